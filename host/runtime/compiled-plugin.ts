@@ -1,0 +1,93 @@
+// Spec → CompiledPlugin: read the wasm, check its pinned hash, cap its memory, compile, and refuse any import the
+// manifest does not grant. A CompiledPlugin is inert (no instance, nothing to close) and can be instantiated many
+// times, in this thread or in a worker (a WebAssembly.Module crosses to workers without recompiling).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { PluginSpec } from '../core/plugin-spec.js';
+import { ABI_VERSION } from '../../sdk/abi/generated/contract.js';
+import {
+  AbiIncompatibleError, HashMismatchError, ImportNotPermittedError, IoError, ModuleInvalidError,
+} from '../errors/index.js';
+import { allowedImportKeys } from './host-permissions.js';
+import { limitModuleMemory } from './wasm-memory-limit.js';
+
+export const FAST_PREFIX = 'x0t_call_';
+const FAST_REQUIRED = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
+const NOT_CALLABLE = new Set(['_start', '_initialize', 'hs_init', '__wasm_call_ctors']);
+
+export interface CompiledPlugin {
+  readonly spec: PluginSpec;
+  readonly module: WebAssembly.Module;
+  readonly sha256: string;
+  /** The module exports the x0t fast path (docs/PLUGIN-ABI.md). */
+  readonly fastPath: boolean;
+  /** Names the host can call: fast-path functions and Extism-style `() -> i32` exports. */
+  readonly functions: readonly string[];
+  readonly sizeBytes: number;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function readPluginBytes(spec: PluginSpec): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(spec.wasm.path));
+  } catch (e) {
+    throw new IoError(`cannot read plugin ${spec.name}: ${spec.wasm.path}`, { path: spec.wasm.path }, { cause: e });
+  }
+}
+
+/** Checks and compiles; `bytes` may be given when the caller already has them. */
+export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promise<CompiledPlugin> {
+  if (ABI_VERSION < spec.abi.min || ABI_VERSION > spec.abi.max) {
+    throw new AbiIncompatibleError(
+      `plugin ${spec.name}@${spec.version} supports ABI ${spec.abi.min}..${spec.abi.max}; this host speaks ${ABI_VERSION}`,
+      { plugin: spec.name, abi: spec.abi, host: ABI_VERSION },
+    );
+  }
+  const raw = bytes ?? (await readPluginBytes(spec));
+  const sha256 = sha256Hex(raw);
+  if (sha256 !== spec.wasm.sha256) {
+    throw new HashMismatchError(`plugin ${spec.name}: wasm SHA-256 ${sha256} does not match the manifest's ${spec.wasm.sha256}`, {
+      plugin: spec.name, expected: spec.wasm.sha256, actual: sha256, path: spec.wasm.path,
+    });
+  }
+  const limited = limitModuleMemory(raw, spec.limits.maxMemoryPages);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(limited.bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new ModuleInvalidError(`plugin ${spec.name}: ${(e as Error).message}`, { plugin: spec.name }, { cause: e });
+  }
+  checkImports(spec, module);
+  const exports = WebAssembly.Module.exports(module);
+  const exported = new Map(exports.map((e) => [e.name, e.kind]));
+  if (exported.get('memory') !== 'memory') {
+    throw new ModuleInvalidError(`plugin ${spec.name} does not export its memory as "memory"`, { plugin: spec.name });
+  }
+  const fastPath = FAST_REQUIRED.every((n) => exported.get(n) === 'function');
+  const functions = new Set<string>();
+  for (const e of exports) {
+    if (e.kind !== 'function' || NOT_CALLABLE.has(e.name)) continue;
+    if (e.name.startsWith(FAST_PREFIX)) {
+      if (fastPath) functions.add(e.name.slice(FAST_PREFIX.length));
+    } else if (!e.name.startsWith('x0t_')) {
+      functions.add(e.name);
+    }
+  }
+  return Object.freeze({ spec, module, sha256, fastPath, functions: [...functions].sort(), sizeBytes: raw.length });
+}
+
+function checkImports(spec: PluginSpec, module: WebAssembly.Module): void {
+  const allowed = allowedImportKeys(spec.permissions.host);
+  const refused = WebAssembly.Module.imports(module)
+    .filter((i) => i.kind !== 'function' || !allowed.has(`${i.module}\0${i.name}`))
+    .map((i) => `${i.module}.${i.name} (${i.kind})`);
+  if (refused.length > 0) {
+    throw new ImportNotPermittedError(
+      `plugin ${spec.name} imports what its manifest does not grant: ${refused.join(', ')}`,
+      { plugin: spec.name, imports: refused, granted: spec.permissions.host },
+    );
+  }
+}

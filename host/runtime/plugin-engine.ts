@@ -1,0 +1,204 @@
+// Runs one compiled plugin synchronously in the current thread (the main thread for `in-thread` isolation, its own
+// worker otherwise). Every failure leaves as a typed error; after any trap the instance is discarded and the next
+// call gets a fresh one, since a trapped module's heap may be half-updated.
+import { randomFillSync } from 'node:crypto';
+import type { CompiledPlugin } from './compiled-plugin.js';
+import { FAST_PREFIX } from './compiled-plugin.js';
+import { ExtismKernel, type LogSink } from './extism-kernel.js';
+import { EXTISM_MODULE, X0T_MODULE } from './host-permissions.js';
+import { STATUS } from '../../sdk/abi/generated/contract.js';
+import {
+  FunctionNotFoundError, InputLimitError, MalformedOutputError, OutputLimitError, PluginMemoryLimitError,
+  PluginReportedError, PluginTrapError, X0tError,
+} from '../errors/index.js';
+
+const PAGE = 65536;
+const MAX_ERROR_MESSAGE = 4096;
+const KNOWN_FAILURES = new Set<number>([STATUS.badInput, STATUS.internal, STATUS.unsupported]);
+
+type FastExports = {
+  memory: WebAssembly.Memory;
+  x0t_abi_version: () => number;
+  x0t_input: (len: number) => number;
+  x0t_output_ptr: () => number;
+  x0t_output_len: () => number;
+} & Record<string, unknown>;
+
+export class PluginEngine {
+  readonly #compiled: CompiledPlugin;
+  readonly #kernel: ExtismKernel;
+  readonly #maxMemoryBytes: number;
+  #exports: FastExports | null = null;
+  #calls = new Map<string, (arg?: number) => number>();
+  #u8: Uint8Array = new Uint8Array(0);
+  #instances = 0;
+  readonly #decoder = new TextDecoder();
+
+  constructor(compiled: CompiledPlugin, log: LogSink) {
+    this.#compiled = compiled;
+    this.#maxMemoryBytes = compiled.spec.limits.maxMemoryPages * PAGE;
+    this.#kernel = new ExtismKernel(this.#maxMemoryBytes, compiled.spec.config, log);
+  }
+
+  /** How many times a fresh instance was made (1 + restarts after traps). */
+  get instantiations(): number {
+    return this.#instances;
+  }
+
+  #instantiate(): FastExports {
+    const perms = new Set(this.#compiled.spec.permissions.host);
+    const env: Record<string, unknown> = { ...this.#kernel.coreImports() };
+    if (perms.has('log')) Object.assign(env, this.#kernel.logImports());
+    if (perms.has('config')) Object.assign(env, this.#kernel.configImports());
+    if (perms.has('var')) Object.assign(env, this.#kernel.varImports());
+    const x0t: Record<string, unknown> = {};
+    if (perms.has('clock')) x0t['clock_now_ms'] = (): number => Date.now();
+    if (perms.has('random')) x0t['random_fill'] = (ptr: number, len: number): void => this.#randomFill(ptr >>> 0, len >>> 0);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(this.#compiled.module, {
+        [EXTISM_MODULE]: env as WebAssembly.ModuleImports,
+        [X0T_MODULE]: x0t as WebAssembly.ModuleImports,
+      });
+    } catch (e) {
+      throw this.#classify(e, 'instantiate');
+    }
+    const ex = instance.exports as FastExports;
+    const init = ex['_initialize'];
+    if (typeof init === 'function') (init as () => void)();
+    if (this.#compiled.fastPath) {
+      const v = ex.x0t_abi_version();
+      if (v !== 1) throw new MalformedOutputError(`plugin reports fast-path ABI ${v}, expected 1`, { abi: v });
+    }
+    this.#exports = ex;
+    this.#calls = new Map();
+    this.#u8 = new Uint8Array(ex.memory.buffer);
+    this.#instances++;
+    return ex;
+  }
+
+  #randomFill(ptr: number, len: number): void {
+    const mem = this.#memory();
+    if (ptr + len > mem.length) throw new PluginTrapError(`random_fill out of bounds (${ptr}+${len})`);
+    randomFillSync(mem, ptr, len);
+  }
+
+  #memory(): Uint8Array {
+    const buf = this.#exports!.memory.buffer;
+    if (this.#u8.buffer !== buf) this.#u8 = new Uint8Array(buf); // views go stale when memory grows
+    return this.#u8;
+  }
+
+  /** Instantiates now (instead of on the first call) so start-up faults surface at load. */
+  warm(): void {
+    if (this.#exports === null) this.#instantiate();
+  }
+
+  /** Runs `fn` on `input` and returns a copy of the output. Throws X0tError. */
+  call(fn: string, input: Uint8Array): Uint8Array {
+    const spec = this.#compiled.spec;
+    if (input.length > spec.limits.maxInputBytes) {
+      throw new InputLimitError(`input of ${input.length} bytes is over ${spec.name}'s limit of ${spec.limits.maxInputBytes}`, {
+        bytes: input.length, limit: spec.limits.maxInputBytes,
+      });
+    }
+    const ex = this.#exports ?? this.#instantiate();
+    try {
+      return this.#compiled.fastPath && this.#compiled.functions.includes(fn) && typeof ex[FAST_PREFIX + fn] === 'function'
+        ? this.#callFast(ex, fn, input)
+        : this.#callExtism(ex, fn, input);
+    } catch (e) {
+      const err = this.#classify(e, fn);
+      if (!(err instanceof PluginReportedError) && !(err instanceof OutputLimitError) && !(err instanceof FunctionNotFoundError)) {
+        this.#exports = null; // a trap may have left the heap half-updated: start clean next time
+      }
+      throw err;
+    }
+  }
+
+  #fastFn(ex: FastExports, fn: string): (len?: number) => number {
+    let f = this.#calls.get(fn);
+    if (f === undefined) {
+      const raw = ex[FAST_PREFIX + fn];
+      if (typeof raw !== 'function') throw new FunctionNotFoundError(`plugin has no function ${fn}`, { function: fn });
+      f = raw as (len?: number) => number;
+      this.#calls.set(fn, f);
+    }
+    return f;
+  }
+
+  #callFast(ex: FastExports, fn: string, input: Uint8Array): Uint8Array {
+    const f = this.#fastFn(ex, fn);
+    const len = input.length;
+    const ptr = ex.x0t_input(len) >>> 0;
+    let mem = this.#memory();
+    if (ptr === 0 || ptr + len > mem.length) {
+      throw ptr === 0
+        ? new PluginMemoryLimitError(`plugin could not allocate ${len} input bytes`, { bytes: len })
+        : new MalformedOutputError(`plugin gave an input buffer outside its memory (${ptr}+${len})`);
+    }
+    mem.set(input, ptr);
+    const status = f(len);
+    const outPtr = ex.x0t_output_ptr() >>> 0;
+    const outLen = ex.x0t_output_len() >>> 0;
+    mem = this.#memory();
+    if (outPtr + outLen > mem.length) {
+      throw new MalformedOutputError(`plugin output lies outside its memory (${outPtr}+${outLen} > ${mem.length})`, {
+        ptr: outPtr, len: outLen, memory: mem.length,
+      });
+    }
+    if (status === STATUS.ok) {
+      this.#checkOutputSize(outLen);
+      return mem.slice(outPtr, outPtr + outLen);
+    }
+    if (KNOWN_FAILURES.has(status)) {
+      const msg = this.#decoder.decode(mem.subarray(outPtr, outPtr + Math.min(outLen, MAX_ERROR_MESSAGE)));
+      throw new PluginReportedError(`plugin ${fn} failed (status ${status}): ${msg}`, { status, function: fn });
+    }
+    throw new MalformedOutputError(`plugin ${fn} returned an undefined status ${status}`, { status, function: fn });
+  }
+
+  #callExtism(ex: FastExports, fn: string, input: Uint8Array): Uint8Array {
+    const f = ex[fn];
+    if (typeof f !== 'function' || !this.#compiled.functions.includes(fn)) {
+      throw new FunctionNotFoundError(`plugin ${this.#compiled.spec.name} has no function ${fn}`, {
+        function: fn, available: this.#compiled.functions,
+      });
+    }
+    this.#kernel.begin(input);
+    const rc = (f as () => number)();
+    if (rc !== 0) {
+      const msg = this.#kernel.errorMessage() ?? `returned ${rc}`;
+      throw new PluginReportedError(`plugin ${fn} failed: ${msg.slice(0, MAX_ERROR_MESSAGE)}`, { status: rc, function: fn });
+    }
+    this.#checkOutputSize(this.#kernel.outputLength());
+    return this.#kernel.output() ?? new Uint8Array(0);
+  }
+
+  #checkOutputSize(bytes: number): void {
+    const limit = this.#compiled.spec.limits.maxOutputBytes;
+    if (bytes > limit) throw new OutputLimitError(`output of ${bytes} bytes is over the limit of ${limit}`, { bytes, limit });
+  }
+
+  /** Turns anything a call threw into the right typed error. */
+  #classify(e: unknown, fn: string): X0tError {
+    if (e instanceof X0tError) return e;
+    const message = e instanceof Error ? e.message : String(e);
+    // A trap with memory at its ceiling is the plugin running out of its allowance, whatever its allocator says.
+    const mem = this.#exports?.memory.buffer.byteLength ?? 0;
+    const slack = PAGE * Math.max(1, Math.min(16, Math.floor(this.#maxMemoryBytes / PAGE / 8)));
+    if (mem > 0 && mem + slack > this.#maxMemoryBytes) {
+      return new PluginMemoryLimitError(`plugin ${fn} exhausted its memory limit of ${this.#maxMemoryBytes} bytes`, {
+        function: fn, memoryBytes: mem, limit: this.#maxMemoryBytes,
+      });
+    }
+    return new PluginTrapError(`plugin ${fn} trapped: ${message}`, { function: fn, trap: message });
+  }
+
+  /** Drops the live instance (its memory becomes garbage). */
+  dispose(): void {
+    this.#exports = null;
+    this.#calls.clear();
+    this.#u8 = new Uint8Array(0);
+  }
+}

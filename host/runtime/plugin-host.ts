@@ -1,0 +1,173 @@
+// The set of capability slots of one node, opened from its NodeSpec. Applying a new NodeSpec (for example after
+// the node manifest file was edited) opens new slots, closes removed ones and hot-swaps slots whose plugin changed.
+import { watch, type FSWatcher } from 'node:fs';
+import { capLimits, type NodeSpec, type SlotSpec } from '../core/manifest/index.js';
+import type { PluginSpec } from '../core/plugin-spec.js';
+import type { SwapRecord } from '../core/slot-lifecycle.js';
+import { asX0tError, PolicyRefusedError, SlotUnavailableError, type X0tError } from '../errors/index.js';
+import { loadNodeSpec, loadPluginSpec } from './load-manifest.js';
+import type { PluginLogSink } from './plugin-instance.js';
+import { Slot, type SlotInfo, type SlotOptions } from './slot.js';
+
+export interface ApplyReport {
+  readonly opened: readonly string[];
+  readonly closed: readonly string[];
+  readonly swapped: readonly { readonly slot: string; readonly record: SwapRecord }[];
+  readonly unchanged: readonly string[];
+  readonly failed: readonly { readonly slot: string; readonly code: string; readonly message: string }[];
+}
+
+export interface PluginHostOptions {
+  readonly log?: PluginLogSink;
+  /** Told about every change applied from a watched manifest (and every failure to apply one). */
+  readonly onApply?: (report: ApplyReport) => void;
+  readonly onWatchError?: (error: X0tError) => void;
+}
+
+export class PluginHost {
+  #spec: NodeSpec;
+  readonly #slots = new Map<string, Slot>();
+  readonly #opts: PluginHostOptions;
+  #watcher: FSWatcher | null = null;
+  #applying: Promise<unknown> = Promise.resolve();
+
+  private constructor(spec: NodeSpec, opts: PluginHostOptions) {
+    this.#spec = spec;
+    this.#opts = opts;
+  }
+
+  /** Opens every slot of the node; if any slot fails, the ones already open are closed and the error thrown. */
+  static async start(spec: NodeSpec, opts: PluginHostOptions = {}): Promise<PluginHost> {
+    const host = new PluginHost(spec, opts);
+    try {
+      for (const s of Object.values(spec.slots)) {
+        host.#slots.set(s.name, await Slot.open(s.name, s.capability, await host.#pluginSpec(s, spec), host.#slotOptions(spec)));
+      }
+    } catch (e) {
+      await host.close();
+      throw e;
+    }
+    return host;
+  }
+
+  get spec(): NodeSpec {
+    return this.#spec;
+  }
+
+  get slots(): ReadonlyMap<string, Slot> {
+    return this.#slots;
+  }
+
+  slot(name: string): Slot {
+    const s = this.#slots.get(name);
+    if (!s) throw new SlotUnavailableError(`this node has no slot ${name}`, { slot: name, slots: [...this.#slots.keys()] });
+    return s;
+  }
+
+  #slotOptions(spec: NodeSpec): SlotOptions {
+    const p = spec.policies;
+    return {
+      breaker: p.breaker,
+      selfTest: p.selfTest,
+      drainTimeoutMs: p.drainTimeoutMs,
+      ...(this.#opts.log ? { log: this.#opts.log } : {}),
+    };
+  }
+
+  /** Loads the slot's plugin manifest, applies the slot's ceilings and the node's policies. */
+  async #pluginSpec(slot: SlotSpec, node: NodeSpec): Promise<PluginSpec> {
+    const spec = await loadPluginSpec(slot.plugin);
+    if (spec.isolation === 'in-thread' && !node.policies.allowInThread) {
+      throw new PolicyRefusedError(`slot ${slot.name}: node policy forbids in-thread plugins (${spec.name})`, { slot: slot.name });
+    }
+    if (node.policies.requireSignedPlugins) {
+      // Verification of ML-DSA-65 manifest signatures arrives with the PQC plugins; until then nothing can pass.
+      throw new PolicyRefusedError(
+        `slot ${slot.name}: the node requires signed plugins and this host cannot verify signatures yet`,
+        { slot: slot.name, signed: spec.signature !== null },
+      );
+    }
+    return Object.freeze({ ...spec, limits: capLimits(spec.limits, slot.limits) });
+  }
+
+  /** Brings the running node to `next`; per-slot failures are reported, and a failed slot keeps its plugin. */
+  apply(next: NodeSpec): Promise<ApplyReport> {
+    const run = this.#applying.then(() => this.#apply(next));
+    this.#applying = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(next: NodeSpec): Promise<ApplyReport> {
+    const opened: string[] = [];
+    const closed: string[] = [];
+    const swapped: { slot: string; record: SwapRecord }[] = [];
+    const unchanged: string[] = [];
+    const failed: { slot: string; code: string; message: string }[] = [];
+    for (const [name, slot] of this.#slots) {
+      if (!Object.hasOwn(next.slots, name)) {
+        await slot.close();
+        this.#slots.delete(name);
+        closed.push(name);
+      }
+    }
+    for (const s of Object.values(next.slots)) {
+      try {
+        const spec = await this.#pluginSpec(s, next);
+        const current = this.#slots.get(s.name);
+        if (!current) {
+          this.#slots.set(s.name, await Slot.open(s.name, s.capability, spec, this.#slotOptions(next)));
+          opened.push(s.name);
+        } else if (sameVersion(current.spec, spec)) {
+          unchanged.push(s.name);
+        } else {
+          swapped.push({ slot: s.name, record: await current.swap(spec) });
+        }
+      } catch (e) {
+        const err = asX0tError(e);
+        failed.push({ slot: s.name, code: err.code, message: err.message });
+      }
+    }
+    this.#spec = next;
+    return { opened, closed, swapped, unchanged, failed };
+  }
+
+  /** Watches the node manifest file and applies it whenever it changes. Returns a function that stops watching. */
+  watch(path: string): () => void {
+    this.#watcher?.close();
+    let timer: NodeJS.Timeout | null = null;
+    const reload = (): void => {
+      timer = null;
+      loadNodeSpec(path)
+        .then((spec) => this.apply(spec))
+        .then((report) => this.#opts.onApply?.(report))
+        .catch((e: unknown) => this.#opts.onWatchError?.(asX0tError(e)));
+    };
+    // Editors save in several steps (truncate, write, rename): wait for the writes to settle.
+    const watcher = watch(path, () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(reload, 50);
+    });
+    this.#watcher = watcher;
+    return () => {
+      if (timer) clearTimeout(timer);
+      watcher.close();
+      if (this.#watcher === watcher) this.#watcher = null;
+    };
+  }
+
+  info(): { node: NodeSpec['identity']; slots: SlotInfo[] } {
+    return { node: this.#spec.identity, slots: [...this.#slots.values()].map((s) => s.info()) };
+  }
+
+  async close(): Promise<void> {
+    this.#watcher?.close();
+    this.#watcher = null;
+    for (const s of this.#slots.values()) await s.close();
+    this.#slots.clear();
+  }
+}
+
+function sameVersion(a: PluginSpec, b: PluginSpec): boolean {
+  return a.wasm.sha256 === b.wasm.sha256 && a.version === b.version && a.name === b.name &&
+    JSON.stringify(a.limits) === JSON.stringify(b.limits) && JSON.stringify(a.config) === JSON.stringify(b.config);
+}

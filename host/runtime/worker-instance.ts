@@ -1,0 +1,245 @@
+// `worker` isolation: the plugin runs in its own thread. A call that overruns its timeout terminates the thread
+// (V8 interrupts even a tight wasm loop) and a fresh worker is started from the already-compiled module, so the
+// host's event loop never waits on a plugin.
+import { Worker } from 'node:worker_threads';
+import {
+  errorFromWire, FunctionNotFoundError, InputLimitError, InternalError, PluginClosedError, PluginMemoryLimitError,
+  PluginTimeoutError, PluginTrapError, type WireError, type X0tError,
+} from '../errors/index.js';
+import type { CompiledPlugin } from './compiled-plugin.js';
+import { defaultLogSink, type InstanceStats, type InstantiateOptions, type PluginInstance } from './plugin-instance.js';
+import { channelBytes, CTL, HEADER_BYTES, KIND, STATE, type WorkerBoot, type WorkerMessage } from './worker-channel.js';
+
+/** How long the host blocks in Atomics.wait for a quick answer before yielding to the event loop. */
+const SPIN_MS = 0.1;
+const WORKER_HEAP_MB = 32;
+
+interface Job {
+  readonly fn: number;
+  readonly name: string;
+  readonly input: Uint8Array;
+  readonly resolve: (out: Uint8Array) => void;
+  readonly reject: (e: X0tError) => void;
+}
+
+export class WorkerInstance implements PluginInstance {
+  readonly isolation = 'worker' as const;
+  readonly #compiled: CompiledPlugin;
+  readonly #log: NonNullable<InstantiateOptions['log']>;
+  readonly #fnIndex: Map<string, number>;
+  // A fresh channel per worker, so a terminated worker that is still winding down cannot write into its successor's.
+  #ctl: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(64));
+  #data: Uint8Array<SharedArrayBuffer> = new Uint8Array(new SharedArrayBuffer(0));
+  #restartsInWorker = 0;
+  readonly #decoder = new TextDecoder();
+  #worker: Worker | null = null;
+  #starting: Promise<void> | null = null;
+  #queue: Job[] = [];
+  #running = false;
+  #closed = false;
+  #calls = 0;
+  #errors = 0;
+  #restarts = 0;
+  #inFlight = 0;
+  #drained: (() => void)[] = [];
+
+  private constructor(compiled: CompiledPlugin, opts: InstantiateOptions) {
+    this.#compiled = compiled;
+    this.#log = opts.log ?? defaultLogSink;
+    this.#fnIndex = new Map(compiled.functions.map((f, i) => [f, i]));
+  }
+
+  /** Starts the worker and waits until the plugin is instantiated in it (start-up faults reject here). */
+  static async start(compiled: CompiledPlugin, opts: InstantiateOptions = {}): Promise<WorkerInstance> {
+    const inst = new WorkerInstance(compiled, opts);
+    await inst.#spawn();
+    return inst;
+  }
+
+  get spec() { return this.#compiled.spec; }
+  get sha256() { return this.#compiled.sha256; }
+  get functions() { return this.#compiled.functions; }
+  get closed() { return this.#closed; }
+  get inFlight() { return this.#inFlight; }
+
+  #spawn(): Promise<void> {
+    if (this.#starting) return this.#starting;
+    const { maxInputBytes, maxOutputBytes } = this.spec.limits;
+    const sab = new SharedArrayBuffer(channelBytes(maxInputBytes, maxOutputBytes));
+    const ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
+    const data = new Uint8Array(sab, HEADER_BYTES);
+    const boot: WorkerBoot = { compiled: this.#compiled, sab, functions: this.#compiled.functions };
+    const worker = new Worker(new URL('./worker-entry.js', import.meta.url), {
+      workerData: boot,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 8, stackSizeMb: 4 },
+      stdout: false,
+      stderr: false,
+    });
+    worker.unref();
+    this.#starting = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'log') this.#log(this.spec.name, m.level, m.message);
+        else if (m.type === 'ready') {
+          this.#worker = worker;
+          this.#ctl = ctl;
+          this.#data = data;
+          this.#restarts += this.#restartsInWorker; // keep the count the previous worker had made
+          this.#restartsInWorker = 0;
+          resolve();
+        } else if (m.type === 'boot-failed') {
+          void worker.terminate();
+          reject(errorFromWire(m.error));
+        }
+      });
+      worker.on('error', (e) => {
+        const err = (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new PluginMemoryLimitError(`plugin ${this.spec.name}'s worker ran out of heap`, {}, { cause: e })
+          : new PluginTrapError(`plugin ${this.spec.name}'s worker failed: ${e.message}`, {}, { cause: e });
+        reject(err);
+        this.#onWorkerGone(worker);
+      });
+      worker.on('exit', () => this.#onWorkerGone(worker));
+    }).finally(() => {
+      this.#starting = null;
+    });
+    return this.#starting;
+  }
+
+  /** The worker died under us: wake any waiting call so it fails now rather than at its timeout. */
+  #onWorkerGone(worker: Worker): void {
+    if (this.#worker !== worker) return;
+    this.#worker = null;
+    if (Atomics.load(this.#ctl, CTL.state) === STATE.request) {
+      Atomics.store(this.#ctl, CTL.state, STATE.crashed);
+      Atomics.notify(this.#ctl, CTL.state);
+    }
+  }
+
+  call(fn: string, input: Uint8Array): Promise<Uint8Array> {
+    if (this.#closed) return Promise.reject(new PluginClosedError(`plugin ${this.spec.name} is closed`));
+    const index = this.#fnIndex.get(fn);
+    if (index === undefined) {
+      return Promise.reject(new FunctionNotFoundError(`plugin ${this.spec.name} has no function ${fn}`, {
+        function: fn, available: this.functions,
+      }));
+    }
+    const { maxInputBytes } = this.spec.limits;
+    if (input.length > maxInputBytes) {
+      return Promise.reject(new InputLimitError(
+        `input of ${input.length} bytes is over ${this.spec.name}'s limit of ${maxInputBytes}`,
+        { bytes: input.length, limit: maxInputBytes },
+      ));
+    }
+    this.#inFlight++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#queue.push({ fn: index, name: fn, input, resolve, reject });
+      if (!this.#running) void this.#pump();
+    });
+  }
+
+  async #pump(): Promise<void> {
+    this.#running = true;
+    try {
+      for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
+        this.#calls++;
+        try {
+          job.resolve(await this.#run(job));
+        } catch (e) {
+          this.#errors++;
+          job.reject(e as X0tError);
+        } finally {
+          this.#settled();
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  #settled(): void {
+    this.#inFlight--;
+    if (this.#inFlight === 0) for (const d of this.#drained.splice(0)) d();
+  }
+
+  async #run(job: Job): Promise<Uint8Array> {
+    if (this.#worker === null) await this.#spawn();
+    if (this.#closed) throw new PluginClosedError(`plugin ${this.spec.name} is closed`);
+    const ctl = this.#ctl;
+    this.#data.set(job.input, 0);
+    Atomics.store(ctl, CTL.fn, job.fn);
+    Atomics.store(ctl, CTL.len, job.input.length);
+    Atomics.store(ctl, CTL.state, STATE.request);
+    Atomics.notify(ctl, CTL.state);
+
+    // Most calls finish in microseconds: wait for them briefly in place, then yield to the event loop.
+    if (Atomics.wait(ctl, CTL.state, STATE.request, SPIN_MS) === 'timed-out') {
+      const timeoutMs = this.spec.limits.callTimeoutMs;
+      const waited = Atomics.waitAsync(ctl, CTL.state, STATE.request, timeoutMs);
+      if (waited.async) await waited.value;
+    }
+    const state = Atomics.load(ctl, CTL.state);
+    if (state === STATE.request) return this.#timeout(job);
+    if (state === STATE.crashed) {
+      this.#restarts++;
+      throw new PluginTrapError(`plugin ${this.spec.name}'s worker died during ${job.name}`, { function: job.name });
+    }
+    const len = Atomics.load(ctl, CTL.len);
+    const kind = Atomics.load(ctl, CTL.kind);
+    const instantiations = Atomics.load(ctl, CTL.instantiations);
+    const out = this.#data.slice(0, len);
+    Atomics.store(ctl, CTL.state, STATE.idle);
+    this.#restartsInWorker = Math.max(0, instantiations - 1);
+    if (kind === KIND.ok) return out;
+    throw this.#decodeError(out);
+  }
+
+  #timeout(job: Job): never {
+    const worker = this.#worker;
+    this.#worker = null;
+    this.#restarts++;
+    if (worker) void worker.terminate();
+    // Start the replacement now so the next call does not pay for it.
+    if (!this.#closed) this.#spawn().catch(() => undefined);
+    throw new PluginTimeoutError(
+      `plugin ${this.spec.name} ${job.name} ran past its ${this.spec.limits.callTimeoutMs} ms timeout and was stopped`,
+      { function: job.name, timeoutMs: this.spec.limits.callTimeoutMs },
+    );
+  }
+
+  #decodeError(bytes: Uint8Array): X0tError {
+    try {
+      return errorFromWire(JSON.parse(this.#decoder.decode(bytes)) as WireError);
+    } catch {
+      return new InternalError(`plugin ${this.spec.name} reported an unreadable error`);
+    }
+  }
+
+  stats(): InstanceStats {
+    return { calls: this.#calls, errors: this.#errors, restarts: this.#restarts + this.#restartsInWorker };
+  }
+
+  /** Resolves once no call is in flight. */
+  drain(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const job of this.#queue.splice(0)) {
+      job.reject(new PluginClosedError(`plugin ${this.spec.name} was closed before ${job.name} ran`));
+      this.#settled();
+    }
+    await this.#starting?.catch(() => undefined);
+    const worker = this.#worker;
+    this.#worker = null;
+    if (worker) {
+      // A call still running is told its worker is gone rather than left to wait for its timeout.
+      const running = Atomics.load(this.#ctl, CTL.state) === STATE.request;
+      Atomics.store(this.#ctl, CTL.state, running ? STATE.crashed : STATE.shutdown);
+      Atomics.notify(this.#ctl, CTL.state);
+      await worker.terminate();
+    }
+  }
+}

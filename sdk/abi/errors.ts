@@ -1,0 +1,100 @@
+// The one registry of x0tta6bl4 errors. Every error has a stable `code` (never renamed once
+// released) and a process exit code for the CLI. Callers branch on `code` or `instanceof`,
+// never on message text. Errors cross worker boundaries as {code, message, details} and are
+// rebuilt here with `errorFromWire`.
+
+export type ErrorDetails = Readonly<Record<string, unknown>>;
+
+export abstract class X0tError extends Error {
+  abstract readonly code: string;
+  abstract readonly exitCode: number;
+  readonly details: ErrorDetails;
+  constructor(message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.details = details;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+  toJSON(): WireError {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export interface WireError {
+  code: string;
+  message: string;
+  details: ErrorDetails;
+}
+
+// Exit codes: 1 internal, 2 usage, 3 manifest, 4 I/O, 5 load refused, 10-19 plugin call, 20 slot, 30 unsupported.
+export class InternalError extends X0tError { readonly code = 'X0T_INTERNAL'; readonly exitCode = 1; }
+export class UsageError extends X0tError { readonly code = 'X0T_USAGE'; readonly exitCode = 2; }
+/** A manifest failed validation; `details.path` names the field, e.g. `slots.aggregator.plugin`. */
+export class ManifestInvalidError extends X0tError { readonly code = 'X0T_MANIFEST_INVALID'; readonly exitCode = 3; }
+export class IoError extends X0tError { readonly code = 'X0T_IO'; readonly exitCode = 4; }
+export class HashMismatchError extends X0tError { readonly code = 'X0T_HASH_MISMATCH'; readonly exitCode = 5; }
+export class ModuleInvalidError extends X0tError { readonly code = 'X0T_MODULE_INVALID'; readonly exitCode = 5; }
+/** The module imports a function its manifest does not grant. */
+export class ImportNotPermittedError extends X0tError { readonly code = 'X0T_IMPORT_NOT_PERMITTED'; readonly exitCode = 5; }
+export class AbiIncompatibleError extends X0tError { readonly code = 'X0T_ABI_INCOMPATIBLE'; readonly exitCode = 5; }
+export class CapabilityMismatchError extends X0tError { readonly code = 'X0T_CAPABILITY_MISMATCH'; readonly exitCode = 5; }
+export class SelfTestFailedError extends X0tError { readonly code = 'X0T_SELFTEST_FAILED'; readonly exitCode = 5; }
+export class SignatureError extends X0tError { readonly code = 'X0T_SIGNATURE'; readonly exitCode = 5; }
+/** The node's policy refuses the plugin (e.g. in-thread isolation forbidden, signature required). */
+export class PolicyRefusedError extends X0tError { readonly code = 'X0T_POLICY_REFUSED'; readonly exitCode = 5; }
+
+export class PluginTrapError extends X0tError { readonly code = 'X0T_PLUGIN_TRAP'; readonly exitCode = 10; }
+export class PluginTimeoutError extends X0tError { readonly code = 'X0T_PLUGIN_TIMEOUT'; readonly exitCode = 11; }
+export class PluginMemoryLimitError extends X0tError { readonly code = 'X0T_PLUGIN_MEMORY_LIMIT'; readonly exitCode = 12; }
+export class OutputLimitError extends X0tError { readonly code = 'X0T_PLUGIN_OUTPUT_LIMIT'; readonly exitCode = 13; }
+export class InputLimitError extends X0tError { readonly code = 'X0T_PLUGIN_INPUT_LIMIT'; readonly exitCode = 14; }
+export class MalformedOutputError extends X0tError { readonly code = 'X0T_PLUGIN_MALFORMED_OUTPUT'; readonly exitCode = 15; }
+/** The plugin itself reported a failure (Extism error_set, or a negative x0t status). */
+export class PluginReportedError extends X0tError { readonly code = 'X0T_PLUGIN_ERROR'; readonly exitCode = 16; }
+export class FunctionNotFoundError extends X0tError { readonly code = 'X0T_FUNCTION_NOT_FOUND'; readonly exitCode = 17; }
+export class PluginClosedError extends X0tError { readonly code = 'X0T_PLUGIN_CLOSED'; readonly exitCode = 18; }
+/** A binary frame did not decode (wrong length, magic, or dimensions). */
+export class CodecError extends X0tError { readonly code = 'X0T_CODEC'; readonly exitCode = 19; }
+
+export class SlotUnavailableError extends X0tError { readonly code = 'X0T_SLOT_UNAVAILABLE'; readonly exitCode = 20; }
+export class SwapRejectedError extends X0tError { readonly code = 'X0T_SWAP_REJECTED'; readonly exitCode = 20; }
+export class UnsupportedError extends X0tError { readonly code = 'X0T_UNSUPPORTED'; readonly exitCode = 30; }
+
+type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
+
+const CLASSES: readonly ErrorClass[] = [
+  InternalError, UsageError, ManifestInvalidError, IoError, HashMismatchError, ModuleInvalidError,
+  ImportNotPermittedError, AbiIncompatibleError, CapabilityMismatchError, SelfTestFailedError, SignatureError,
+  PolicyRefusedError,
+  PluginTrapError, PluginTimeoutError, PluginMemoryLimitError, OutputLimitError, InputLimitError,
+  MalformedOutputError, PluginReportedError, FunctionNotFoundError, PluginClosedError, CodecError,
+  SlotUnavailableError, SwapRejectedError, UnsupportedError,
+];
+
+/** code → class; built once, and checked for duplicate codes at module load. */
+export const ERROR_REGISTRY: ReadonlyMap<string, ErrorClass> = (() => {
+  const m = new Map<string, ErrorClass>();
+  for (const C of CLASSES) {
+    const code = new C('').code;
+    if (m.has(code)) throw new Error(`duplicate error code ${code}`);
+    m.set(code, C);
+  }
+  return m;
+})();
+
+export function errorFromWire(w: WireError): X0tError {
+  const C = ERROR_REGISTRY.get(w.code) ?? InternalError;
+  return new C(w.message, w.details);
+}
+
+export function isX0tError(e: unknown): e is X0tError {
+  return e instanceof X0tError;
+}
+
+/** Wraps anything thrown into an X0tError, keeping X0tErrors as they are. */
+export function asX0tError(e: unknown): X0tError {
+  if (e instanceof X0tError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new InternalError(msg, {}, { cause: e });
+}
