@@ -1,0 +1,68 @@
+// NodeSpec: the inert, validated, frozen form of a node manifest. Nothing in it is live.
+
+import type { PluginLimits } from '../plugin-spec.js';
+
+/** A parsed `host:port`. `host` has no brackets (an IPv6 address is bare); `address` is the text as written. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly address: string;
+}
+
+export interface PeerSpec {
+  readonly name: string;
+  readonly address: Endpoint;
+}
+
+export interface SlotSpec {
+  /** The slot's key in the manifest's `slots` object. */
+  readonly name: string;
+  readonly capability: string;
+  /** Absolute path of the plugin manifest (resolved against the node manifest's folder). */
+  readonly plugin: string;
+  /**
+   * Node-side ceilings over the plugin manifest's limits (only the given fields; `{}` when none). Apply them with
+   * `capLimits`: the smaller value wins.
+   */
+  readonly limits: Readonly<Partial<PluginLimits>>;
+}
+
+export interface BreakerPolicy {
+  /** Failures within `windowMs` that open the breaker. */
+  readonly failureThreshold: number;
+  readonly windowMs: number;
+  /** How long after a swap failures trigger a rollback to the previous plugin. */
+  readonly observeMs: number;
+}
+
+export interface NodePolicies {
+  readonly requireSignedPlugins: boolean;
+  /** When false, a plugin whose manifest asks for in-thread isolation is refused. */
+  readonly allowInThread: boolean;
+  readonly breaker: BreakerPolicy;
+  /** How long a swapped-out instance may finish in-flight calls before it is closed. */
+  readonly drainTimeoutMs: number;
+  /** Run the capability's conformance self-test before a slot accepts a plugin. */
+  readonly selfTest: boolean;
+}
+
+export interface NodeSpec {
+  readonly identity: { readonly name: string; readonly trustDomain: string };
+  readonly listen: { readonly admin: Endpoint; readonly mesh: readonly Endpoint[] };
+  readonly peers: readonly PeerSpec[];
+  /** Keyed by slot name; each value's `name` repeats its key. */
+  readonly slots: Readonly<Record<string, SlotSpec>>;
+  readonly policies: NodePolicies;
+  /** Absolute path of the manifest this spec came from; null when it did not come from a file. */
+  readonly manifestPath: string | null;
+}
+
+export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:9470';
+
+export const DEFAULT_NODE_POLICIES: NodePolicies = Object.freeze({
+  requireSignedPlugins: false,
+  allowInThread: true,
+  breaker: Object.freeze({ failureThreshold: 5, windowMs: 10_000, observeMs: 30_000 }),
+  drainTimeoutMs: 5_000,
+  selfTest: true,
+});
