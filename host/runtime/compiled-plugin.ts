@@ -10,6 +10,7 @@ import {
 } from '../errors/index.js';
 import { allowedImportKeys } from './host-permissions.js';
 import { limitModuleMemory } from './wasm-memory-limit.js';
+import { METER_IMPORT_MODULE, METER_IMPORT_NAME, meterModule } from './wasm-meter.js';
 
 export const FAST_PREFIX = 'x0t_call_';
 const FAST_REQUIRED = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
@@ -24,6 +25,11 @@ export interface CompiledPlugin {
   /** Names the host can call: fast-path functions and Extism-style `() -> i32` exports. */
   readonly functions: readonly string[];
   readonly sizeBytes: number;
+  /**
+   * The module counts loop iterations and function entries and asks the host's clock every few thousand, so an
+   * in-thread call can be stopped at its deadline (V8 cannot interrupt code on the thread that must do the stopping).
+   */
+  readonly metered: boolean;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -54,13 +60,15 @@ export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promi
     });
   }
   const limited = limitModuleMemory(raw, spec.limits.maxMemoryPages);
+  const metered = spec.isolation === 'in-thread';
+  const code = metered ? meterModule(limited.bytes) : (limited.bytes as Uint8Array<ArrayBuffer>);
   let module: WebAssembly.Module;
   try {
-    module = await WebAssembly.compile(limited.bytes as Uint8Array<ArrayBuffer>);
+    module = await WebAssembly.compile(code);
   } catch (e) {
     throw new ModuleInvalidError(`plugin ${spec.name}: ${(e as Error).message}`, { plugin: spec.name }, { cause: e });
   }
-  checkImports(spec, module);
+  checkImports(spec, module, metered);
   const exports = WebAssembly.Module.exports(module);
   const exported = new Map(exports.map((e) => [e.name, e.kind]));
   if (exported.get('memory') !== 'memory') {
@@ -76,11 +84,12 @@ export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promi
       functions.add(e.name);
     }
   }
-  return Object.freeze({ spec, module, sha256, fastPath, functions: [...functions].sort(), sizeBytes: raw.length });
+  return Object.freeze({ spec, module, sha256, fastPath, functions: [...functions].sort(), sizeBytes: raw.length, metered });
 }
 
-function checkImports(spec: PluginSpec, module: WebAssembly.Module): void {
+function checkImports(spec: PluginSpec, module: WebAssembly.Module, metered: boolean): void {
   const allowed = allowedImportKeys(spec.permissions.host);
+  if (metered) allowed.add(`${METER_IMPORT_MODULE}\0${METER_IMPORT_NAME}`);
   const refused = WebAssembly.Module.imports(module)
     .filter((i) => i.kind !== 'function' || !allowed.has(`${i.module}\0${i.name}`))
     .map((i) => `${i.module}.${i.name} (${i.kind})`);

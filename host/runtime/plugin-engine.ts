@@ -6,10 +6,11 @@ import type { CompiledPlugin } from './compiled-plugin.js';
 import { FAST_PREFIX } from './compiled-plugin.js';
 import { ExtismKernel, type LogSink } from './extism-kernel.js';
 import { EXTISM_MODULE, X0T_MODULE } from './host-permissions.js';
+import { METER_IMPORT_MODULE, METER_IMPORT_NAME } from './wasm-meter.js';
 import { STATUS } from '../../sdk/abi/generated/contract.js';
 import {
   FunctionNotFoundError, InputLimitError, MalformedOutputError, OutputLimitError, PluginMemoryLimitError,
-  PluginReportedError, PluginTrapError, X0tError,
+  PluginReportedError, PluginTimeoutError, PluginTrapError, X0tError,
 } from '../errors/index.js';
 
 const PAGE = 65536;
@@ -32,6 +33,9 @@ export class PluginEngine {
   #calls = new Map<string, (arg?: number) => number>();
   #u8: Uint8Array = new Uint8Array(0);
   #instances = 0;
+  /** performance.now() after which a metered module's clock check stops the call. */
+  #deadline = Infinity;
+  #callName = '';
   readonly #decoder = new TextDecoder();
 
   constructor(compiled: CompiledPlugin, log: LogSink) {
@@ -54,11 +58,25 @@ export class PluginEngine {
     const x0t: Record<string, unknown> = {};
     if (perms.has('clock')) x0t['clock_now_ms'] = (): number => Date.now();
     if (perms.has('random')) x0t['random_fill'] = (ptr: number, len: number): void => this.#randomFill(ptr >>> 0, len >>> 0);
+    const meter = {
+      [METER_IMPORT_NAME]: (): void => {
+        if (performance.now() > this.#deadline) {
+          const timeoutMs = this.#compiled.spec.limits.callTimeoutMs;
+          throw new PluginTimeoutError(`plugin ${this.#compiled.spec.name} ${this.#callName} ran past its ${timeoutMs} ms timeout and was stopped`, {
+            function: this.#callName, timeoutMs,
+          });
+        }
+      },
+    };
     let instance: WebAssembly.Instance;
+    // A start function is plugin code too: it gets the same deadline as a call.
+    this.#callName = '(start)';
+    this.#deadline = this.#compiled.metered ? performance.now() + this.#compiled.spec.limits.callTimeoutMs : Infinity;
     try {
       instance = new WebAssembly.Instance(this.#compiled.module, {
         [EXTISM_MODULE]: env as WebAssembly.ModuleImports,
         [X0T_MODULE]: x0t as WebAssembly.ModuleImports,
+        [METER_IMPORT_MODULE]: meter,
       });
     } catch (e) {
       throw this.#classify(e, 'instantiate');
@@ -103,6 +121,8 @@ export class PluginEngine {
       });
     }
     const ex = this.#exports ?? this.#instantiate();
+    this.#callName = fn;
+    this.#deadline = this.#compiled.metered ? performance.now() + spec.limits.callTimeoutMs : Infinity;
     try {
       return this.#compiled.fastPath && this.#compiled.functions.includes(fn) && typeof ex[FAST_PREFIX + fn] === 'function'
         ? this.#callFast(ex, fn, input)

@@ -155,7 +155,7 @@ export class Slot {
         );
       }
       v.compiled = await compilePlugin(v.spec);
-      const missing = CAPABILITIES[this.capability].functions.filter((f) => !v.compiled!.functions.includes(f));
+      const missing = (CAPABILITIES[this.capability].functionNames as readonly string[]).filter((f) => !v.compiled!.functions.includes(f));
       if (missing.length > 0) {
         throw new CapabilityMismatchError(`plugin ${v.spec.name} lacks ${this.capability} functions: ${missing.join(', ')}`, {
           slot: this.name, missing,

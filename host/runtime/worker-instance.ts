@@ -10,8 +10,8 @@ import type { CompiledPlugin } from './compiled-plugin.js';
 import { defaultLogSink, type InstanceStats, type InstantiateOptions, type PluginInstance } from './plugin-instance.js';
 import { channelBytes, CTL, HEADER_BYTES, KIND, STATE, type WorkerBoot, type WorkerMessage } from './worker-channel.js';
 
-/** How long the host blocks in Atomics.wait for a quick answer before yielding to the event loop. */
-const SPIN_MS = 0.1;
+/** How long the host polls for a quick answer before yielding to the event loop (blocks it at most this long). */
+const SPIN_MS = 0.2;
 const WORKER_HEAP_MB = 32;
 
 interface Job {
@@ -171,10 +171,16 @@ export class WorkerInstance implements PluginInstance {
     Atomics.store(ctl, CTL.state, STATE.request);
     Atomics.notify(ctl, CTL.state);
 
-    // Most calls finish in microseconds: wait for them briefly in place, then yield to the event loop.
-    if (Atomics.wait(ctl, CTL.state, STATE.request, SPIN_MS) === 'timed-out') {
-      const timeoutMs = this.spec.limits.callTimeoutMs;
-      const waited = Atomics.waitAsync(ctl, CTL.state, STATE.request, timeoutMs);
+    // Most calls finish in microseconds: poll for them briefly in place (cheaper than a futex round trip), then
+    // yield to the event loop until the deadline. Wake-ups are re-checked: only the state word is trusted.
+    const deadline = performance.now() + this.spec.limits.callTimeoutMs;
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(ctl, CTL.state) === STATE.request && performance.now() < spinUntil);
+    for (;;) {
+      if (Atomics.load(ctl, CTL.state) !== STATE.request) break;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) break;
+      const waited = Atomics.waitAsync(ctl, CTL.state, STATE.request, remaining);
       if (waited.async) await waited.value;
     }
     const state = Atomics.load(ctl, CTL.state);
