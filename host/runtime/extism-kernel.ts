@@ -55,10 +55,10 @@ export class ExtismKernel {
     this.#buf.set(input, this.#inputOffset);
   }
 
-  /** The output the plugin set, copied out of the arena (null if it set none). */
-  output(): Uint8Array | null {
-    if (this.#outputOffset === 0) return null;
-    return this.#buf.slice(this.#outputOffset, this.#outputOffset + this.#outputLength);
+  /** A view of the output the plugin set (valid until the next call; empty if it set none). */
+  outputView(): Uint8Array {
+    if (this.#outputOffset === 0) return new Uint8Array(0);
+    return this.#buf.subarray(this.#outputOffset, this.#outputOffset + this.#outputLength);
   }
 
   outputLength(): number {

@@ -28,20 +28,20 @@ export class InThreadInstance implements PluginInstance {
   get inFlight() { return 0; } // calls complete synchronously
 
   /** The fastest path: no promise, no copy of the input. Throws X0tError. */
-  callSync(fn: string, input: Uint8Array): Uint8Array {
+  callSync(fn: string, input: Uint8Array, into?: Uint8Array): Uint8Array {
     if (this.#closed) throw new PluginClosedError(`plugin ${this.spec.name} is closed`);
     this.#calls++;
     try {
-      return this.#engine.call(fn, input);
+      return this.#engine.call(fn, input, into);
     } catch (e) {
       this.#errors++;
       throw e;
     }
   }
 
-  call(fn: string, input: Uint8Array): Promise<Uint8Array> {
+  call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
     try {
-      return Promise.resolve(this.callSync(fn, input));
+      return Promise.resolve(this.callSync(fn, input, into));
     } catch (e) {
       return Promise.reject(e as X0tError);
     }

@@ -17,6 +17,8 @@ const PAGE = 65536;
 const MAX_ERROR_MESSAGE = 4096;
 const KNOWN_FAILURES = new Set<number>([STATUS.badInput, STATUS.internal, STATUS.unsupported]);
 
+type CallTarget = { readonly fast: true; readonly f: (len: number) => number } | { readonly fast: false; readonly f: () => number };
+
 type FastExports = {
   memory: WebAssembly.Memory;
   x0t_abi_version: () => number;
@@ -30,7 +32,7 @@ export class PluginEngine {
   readonly #kernel: ExtismKernel;
   readonly #maxMemoryBytes: number;
   #exports: FastExports | null = null;
-  #calls = new Map<string, (arg?: number) => number>();
+  #calls = new Map<string, CallTarget>();
   #u8: Uint8Array = new Uint8Array(0);
   #instances = 0;
   /** performance.now() after which a metered module's clock check stops the call. */
@@ -112,8 +114,11 @@ export class PluginEngine {
     if (this.#exports === null) this.#instantiate();
   }
 
-  /** Runs `fn` on `input` and returns a copy of the output. Throws X0tError. */
-  call(fn: string, input: Uint8Array): Uint8Array {
+  /**
+   * Runs `fn` on `input` and returns a copy of the output: in a new buffer, or in `into` (returned as a subarray)
+   * when given — reusing one buffer saves the page faults of a fresh multi-MiB allocation per call. Throws X0tError.
+   */
+  call(fn: string, input: Uint8Array, into?: Uint8Array): Uint8Array {
     const spec = this.#compiled.spec;
     if (input.length > spec.limits.maxInputBytes) {
       throw new InputLimitError(`input of ${input.length} bytes is over ${spec.name}'s limit of ${spec.limits.maxInputBytes}`, {
@@ -124,9 +129,8 @@ export class PluginEngine {
     this.#callName = fn;
     this.#deadline = this.#compiled.metered ? performance.now() + spec.limits.callTimeoutMs : Infinity;
     try {
-      return this.#compiled.fastPath && this.#compiled.functions.includes(fn) && typeof ex[FAST_PREFIX + fn] === 'function'
-        ? this.#callFast(ex, fn, input)
-        : this.#callExtism(ex, fn, input);
+      const target = this.#calls.get(fn) ?? this.#resolve(ex, fn);
+      return copyOut(target.fast ? this.#callFast(ex, target.f, fn, input) : this.#callExtism(target.f, fn, input), into);
     } catch (e) {
       const err = this.#classify(e, fn);
       if (!(err instanceof PluginReportedError) && !(err instanceof OutputLimitError) && !(err instanceof FunctionNotFoundError)) {
@@ -136,19 +140,22 @@ export class PluginEngine {
     }
   }
 
-  #fastFn(ex: FastExports, fn: string): (len?: number) => number {
-    let f = this.#calls.get(fn);
-    if (f === undefined) {
-      const raw = ex[FAST_PREFIX + fn];
-      if (typeof raw !== 'function') throw new FunctionNotFoundError(`plugin has no function ${fn}`, { function: fn });
-      f = raw as (len?: number) => number;
-      this.#calls.set(fn, f);
+  /** Finds the export serving `fn` once per instance: the fast path when the plugin has one, else the Extism export. */
+  #resolve(ex: FastExports, fn: string): CallTarget {
+    if (!this.#compiled.functions.includes(fn)) {
+      throw new FunctionNotFoundError(`plugin ${this.#compiled.spec.name} has no function ${fn}`, {
+        function: fn, available: this.#compiled.functions,
+      });
     }
-    return f;
+    const fast = this.#compiled.fastPath ? ex[FAST_PREFIX + fn] : undefined;
+    const target: CallTarget = typeof fast === 'function'
+      ? { fast: true, f: fast as (len: number) => number }
+      : { fast: false, f: ex[fn] as () => number };
+    this.#calls.set(fn, target);
+    return target;
   }
 
-  #callFast(ex: FastExports, fn: string, input: Uint8Array): Uint8Array {
-    const f = this.#fastFn(ex, fn);
+  #callFast(ex: FastExports, f: (len: number) => number, fn: string, input: Uint8Array): Uint8Array {
     const len = input.length;
     const ptr = ex.x0t_input(len) >>> 0;
     let mem = this.#memory();
@@ -169,7 +176,7 @@ export class PluginEngine {
     }
     if (status === STATUS.ok) {
       this.#checkOutputSize(outLen);
-      return mem.slice(outPtr, outPtr + outLen);
+      return mem.subarray(outPtr, outPtr + outLen);
     }
     if (KNOWN_FAILURES.has(status)) {
       const msg = this.#decoder.decode(mem.subarray(outPtr, outPtr + Math.min(outLen, MAX_ERROR_MESSAGE)));
@@ -178,21 +185,15 @@ export class PluginEngine {
     throw new MalformedOutputError(`plugin ${fn} returned an undefined status ${status}`, { status, function: fn });
   }
 
-  #callExtism(ex: FastExports, fn: string, input: Uint8Array): Uint8Array {
-    const f = ex[fn];
-    if (typeof f !== 'function' || !this.#compiled.functions.includes(fn)) {
-      throw new FunctionNotFoundError(`plugin ${this.#compiled.spec.name} has no function ${fn}`, {
-        function: fn, available: this.#compiled.functions,
-      });
-    }
+  #callExtism(f: () => number, fn: string, input: Uint8Array): Uint8Array {
     this.#kernel.begin(input);
-    const rc = (f as () => number)();
+    const rc = f();
     if (rc !== 0) {
       const msg = this.#kernel.errorMessage() ?? `returned ${rc}`;
       throw new PluginReportedError(`plugin ${fn} failed: ${msg.slice(0, MAX_ERROR_MESSAGE)}`, { status: rc, function: fn });
     }
     this.#checkOutputSize(this.#kernel.outputLength());
-    return this.#kernel.output() ?? new Uint8Array(0);
+    return this.#kernel.outputView();
   }
 
   #checkOutputSize(bytes: number): void {
@@ -221,4 +222,16 @@ export class PluginEngine {
     this.#calls.clear();
     this.#u8 = new Uint8Array(0);
   }
+}
+
+/** Copies a view of plugin memory out before the next call can overwrite it. */
+function copyOut(view: Uint8Array, into: Uint8Array | undefined): Uint8Array {
+  if (into === undefined) return view.slice();
+  if (view.length > into.length) {
+    throw new OutputLimitError(`output of ${view.length} bytes does not fit the caller's ${into.length}-byte buffer`, {
+      bytes: view.length, limit: into.length,
+    });
+  }
+  into.set(view);
+  return into.subarray(0, view.length);
 }

@@ -17,8 +17,11 @@ export interface PluginInstance {
   /** Calls started and not yet settled; a hot swap drains this to zero before closing. */
   readonly inFlight: number;
   readonly closed: boolean;
-  /** Runs `fn` with raw input bytes; resolves with a copy of the output. Rejects with an X0tError. */
-  call(fn: string, input: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Runs `fn` with raw input bytes; resolves with a copy of the output — in `into` (as a subarray of it) when
+   * given, else in a new buffer. Rejects with an X0tError.
+   */
+  call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array>;
   stats(): InstanceStats;
   close(): Promise<void>;
 }

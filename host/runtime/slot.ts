@@ -108,12 +108,12 @@ export class Slot {
   }
 
   /** Routes a call to the active version. Failures feed the circuit breaker. */
-  async call(fn: string, input: Uint8Array): Promise<Uint8Array> {
+  async call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
     const v = this.#current();
     const t0 = performance.now();
     this.#calls++;
     try {
-      const out = await v.instance!.call(fn, input);
+      const out = await v.instance!.call(fn, input, into);
       this.#latency.record(performance.now() - t0);
       return out;
     } catch (e) {

@@ -37,9 +37,9 @@ function serve(): void {
     const fn = boot.functions[Atomics.load(ctl, CTL.fn)] ?? '';
     const len = Atomics.load(ctl, CTL.len);
     try {
-      // The engine copies the input into plugin memory itself, so a view of the channel is enough.
-      const out = engine.call(fn, data.subarray(0, len));
-      data.set(out, 0);
+      // The engine copies the input into plugin memory before the call and the output straight back into the
+      // channel after it, so the channel serves as both.
+      const out = engine.call(fn, data.subarray(0, len), data);
       Atomics.store(ctl, CTL.len, out.length);
       Atomics.store(ctl, CTL.kind, KIND.ok);
     } catch (e) {

@@ -3,7 +3,8 @@
 // host's event loop never waits on a plugin.
 import { Worker } from 'node:worker_threads';
 import {
-  errorFromWire, FunctionNotFoundError, InputLimitError, InternalError, PluginClosedError, PluginMemoryLimitError,
+  errorFromWire, FunctionNotFoundError, InputLimitError, InternalError, OutputLimitError, PluginClosedError,
+  PluginMemoryLimitError,
   PluginTimeoutError, PluginTrapError, type WireError, type X0tError,
 } from '../errors/index.js';
 import type { CompiledPlugin } from './compiled-plugin.js';
@@ -18,6 +19,7 @@ interface Job {
   readonly fn: number;
   readonly name: string;
   readonly input: Uint8Array;
+  readonly into: Uint8Array | undefined;
   readonly resolve: (out: Uint8Array) => void;
   readonly reject: (e: X0tError) => void;
 }
@@ -115,7 +117,7 @@ export class WorkerInstance implements PluginInstance {
     }
   }
 
-  call(fn: string, input: Uint8Array): Promise<Uint8Array> {
+  call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new PluginClosedError(`plugin ${this.spec.name} is closed`));
     const index = this.#fnIndex.get(fn);
     if (index === undefined) {
@@ -132,7 +134,7 @@ export class WorkerInstance implements PluginInstance {
     }
     this.#inFlight++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.#queue.push({ fn: index, name: fn, input, resolve, reject });
+      this.#queue.push({ fn: index, name: fn, input, into, resolve, reject });
       if (!this.#running) void this.#pump();
     });
   }
@@ -192,11 +194,20 @@ export class WorkerInstance implements PluginInstance {
     const len = Atomics.load(ctl, CTL.len);
     const kind = Atomics.load(ctl, CTL.kind);
     const instantiations = Atomics.load(ctl, CTL.instantiations);
-    const out = this.#data.slice(0, len);
-    Atomics.store(ctl, CTL.state, STATE.idle);
     this.#restartsInWorker = Math.max(0, instantiations - 1);
-    if (kind === KIND.ok) return out;
-    throw this.#decodeError(out);
+    try {
+      if (kind !== KIND.ok) throw this.#decodeError(this.#data.subarray(0, len));
+      if (job.into === undefined) return this.#data.slice(0, len);
+      if (len > job.into.length) {
+        throw new OutputLimitError(`output of ${len} bytes does not fit the caller's ${job.into.length}-byte buffer`, {
+          bytes: len, limit: job.into.length,
+        });
+      }
+      job.into.set(this.#data.subarray(0, len));
+      return job.into.subarray(0, len);
+    } finally {
+      Atomics.store(ctl, CTL.state, STATE.idle);
+    }
   }
 
   #timeout(job: Job): never {

@@ -1,0 +1,28 @@
+// `npm run bench -- <suite> [--quick] [--json]`: side-by-side benchmarks against peers in the same run.
+import { runtimeBench } from './runtime.js';
+
+const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench };
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly json: boolean;
+  readonly log: (line: string) => void;
+}
+
+const args = process.argv.slice(2);
+const names = args.filter((a) => !a.startsWith('--'));
+const quick = args.includes('--quick');
+const json = args.includes('--json');
+const selected = names.length > 0 ? names : Object.keys(SUITES);
+const unknown = selected.filter((n) => !(n in SUITES));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown bench suite(s): ${unknown.join(', ')}; available: ${Object.keys(SUITES).join(', ')}\n`);
+  process.exit(2);
+}
+const results: Record<string, unknown> = {};
+for (const name of selected) {
+  const log = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => process.stdout.write(`${line}\n`);
+  results[name] = await SUITES[name]!({ quick, json, log });
+}
+if (json) process.stdout.write(`${JSON.stringify(selected.length === 1 ? results[selected[0]!] : results, null, 2)}\n`);
+process.exit(0);
