@@ -1,0 +1,118 @@
+// The `x0t node start --demo` workload: every interval, one FedAvg round of 8 random clients × 1,000 floats through
+// the node's aggregator slot and one selftest sum, one line each, so a newcomer sees the node working.
+import { decodeF32Vector, decodeF64Vector, encodeAggregateRequest, encodeF32Vector } from '../../sdk/abi/generated/contract.js';
+import { asX0tError } from '../errors/index.js';
+import type { PluginHost } from '../runtime/plugin-host.js';
+import type { Slot } from '../runtime/slot.js';
+import { formatMs } from './output.js';
+
+export interface DemoLine {
+  readonly round: number;
+  readonly slot: string;
+  readonly plugin: string;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly text: string;
+  readonly first?: readonly number[];
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+const CLIENTS = 8;
+const DIM = 1000;
+
+function slotFor(host: PluginHost, capability: string): Slot | null {
+  for (const s of host.slots.values()) if (s.capability === capability) return s;
+  return null;
+}
+
+function randomFloats(n: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (Math.random() * 2 - 1) * scale;
+  return a;
+}
+
+function label(slot: Slot): string {
+  try {
+    return `${slot.spec.name}@${slot.spec.version}`;
+  } catch {
+    return '(no plugin)';
+  }
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await f();
+  return { value, ms: performance.now() - t0 };
+}
+
+async function aggregatorRound(round: number, slot: Slot): Promise<DemoLine> {
+  const plugin = label(slot);
+  const weights = Float32Array.from({ length: CLIENTS }, () => 1 + Math.floor(Math.random() * 10));
+  const updates = randomFloats(CLIENTS * DIM, 0.1);
+  const t0 = performance.now();
+  try {
+    const { value, ms } = await timed(() => slot.call('aggregate', encodeAggregateRequest({ clients: CLIENTS, dim: DIM, weights, updates })));
+    const out = decodeF32Vector(value);
+    const first = [...out.values.subarray(0, 3)];
+    return {
+      round, slot: slot.name, plugin, ok: true, ms, first,
+      text: `round ${round}  ${slot.name} ${plugin}: ${CLIENTS} clients × ${DIM} floats in ${formatMs(ms)} ms → ` +
+        `[${first.map((x) => x.toFixed(5)).join(', ')}, …] (${out.len} values)`,
+    };
+  } catch (e) {
+    const err = asX0tError(e);
+    const ms = performance.now() - t0;
+    return { round, slot: slot.name, plugin, ok: false, ms, error: { code: err.code, message: err.message },
+      text: `round ${round}  ${slot.name} ${plugin}: FAILED ${err.code}: ${err.message}` };
+  }
+}
+
+async function selftestSum(round: number, slot: Slot): Promise<DemoLine> {
+  const plugin = label(slot);
+  const values = randomFloats(DIM);
+  let expected = 0;
+  for (const x of values) expected += x;
+  const t0 = performance.now();
+  try {
+    const { value, ms } = await timed(() => slot.call('sum', encodeF32Vector({ len: values.length, values })));
+    const sum = decodeF64Vector(value).values[0] ?? NaN;
+    return {
+      round, slot: slot.name, plugin, ok: true, ms, first: [sum],
+      text: `round ${round}  ${slot.name} ${plugin}: sum of ${DIM} floats = ${sum.toFixed(6)} (host: ${expected.toFixed(6)}) ` +
+        `in ${formatMs(ms)} ms`,
+    };
+  } catch (e) {
+    const err = asX0tError(e);
+    const ms = performance.now() - t0;
+    return { round, slot: slot.name, plugin, ok: false, ms, error: { code: err.code, message: err.message },
+      text: `round ${round}  ${slot.name} ${plugin}: FAILED ${err.code}: ${err.message}` };
+  }
+}
+
+/** Runs a round now and then every `intervalMs` (never two at once) until stopped. */
+export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, intervalMs = 2000): { stop(): Promise<void> } {
+  let round = 0;
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = (): void => {
+    timer = null;
+    running = (async () => {
+      round++;
+      const agg = slotFor(host, 'aggregator');
+      const st = slotFor(host, 'selftest');
+      if (agg && !stopped) emit(await aggregatorRound(round, agg));
+      if (st && !stopped) emit(await selftestSum(round, st));
+    })().finally(() => {
+      if (!stopped) timer = setTimeout(tick, intervalMs);
+    });
+  };
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// x0t node start [--config manifests/nodes/default.json] [--admin HOST:PORT] [--demo] [--no-watch]
+// Starts the node (slots, admin API, live reload of the node manifest) and runs until SIGINT or SIGTERM, then
+// stops cleanly. In --json mode every line on stdout is one JSON object (the first one says where the API is).
+import type { Command } from 'commander';
+import { asX0tError } from '../errors/index.js';
+import { NodeRuntime, type NodeEvent } from '../node/node-runtime.js';
+import { startDemo, type DemoLine } from './node-demo.js';
+import { printErrLine, printJson, printLine, withJson } from './output.js';
+
+interface StartOptions {
+  config: string;
+  admin?: string;
+  demo?: boolean;
+  watch: boolean;
+  json?: boolean;
+}
+
+function describeEvent(e: NodeEvent): { text: string; stderr: boolean } | null {
+  switch (e.type) {
+    case 'applied': {
+      const r = e.report;
+      const parts = [
+        ...r.swapped.map((s) => `slot ${s.slot}: ${s.record.outcome} ${s.record.from ?? '(none)'} → ${s.record.to}`),
+        ...r.opened.map((s) => `slot ${s}: opened`),
+        ...r.closed.map((s) => `slot ${s}: closed`),
+        ...r.failed.map((f) => `slot ${f.slot}: kept its plugin, ${f.code}: ${f.message}`),
+      ];
+      return { text: `manifest reloaded: ${parts.length === 0 ? 'no changes' : parts.join('; ')}`, stderr: r.failed.length > 0 };
+    }
+    case 'watch-error':
+      return { text: `manifest reload failed, node unchanged: ${e.error.code}: ${e.error.message}`, stderr: true };
+    case 'admin-swap':
+      return {
+        text: e.ok ? `admin API: swapped slot ${e.slot} to ${e.manifest}` : `admin API: swap of slot ${e.slot} to ${e.manifest} failed: ${e.code}`,
+        stderr: !e.ok,
+      };
+    case 'plugin-log':
+      return { text: `[plugin ${e.plugin}] ${e.level}: ${e.message}`, stderr: e.level === 'warn' || e.level === 'error' };
+  }
+}
+
+function eventJson(e: NodeEvent): Record<string, unknown> {
+  if (e.type === 'watch-error') return { event: e.type, error: e.error.toJSON() };
+  const { type, ...rest } = e;
+  return { event: type, ...rest };
+}
+
+export function registerNodeStart(node: Command): void {
+  withJson(
+    node
+      .command('start')
+      .description('start a node: open its slots, serve the admin API, reload the manifest when it changes')
+      .option('--config <file>', 'node manifest', 'manifests/nodes/default.json')
+      .option('--admin <host:port>', 'admin API address (overrides listen.admin; port 0 picks a free port)')
+      .option('--demo', 'every 2 s run a FedAvg round through the aggregator slot and a selftest sum')
+      .option('--no-watch', 'do not reload the node manifest when the file changes'),
+  ).action(async (opts: StartOptions) => {
+    const json = opts.json === true;
+    const onEvent = (e: NodeEvent): void => {
+      if (json) return printJson(eventJson(e));
+      const d = describeEvent(e);
+      if (d) (d.stderr ? printErrLine : printLine)(d.text);
+    };
+    const runtime = await NodeRuntime.start({
+      manifestPath: opts.config,
+      ...(opts.admin === undefined ? {} : { admin: opts.admin }),
+      watch: opts.watch,
+      onEvent,
+    });
+    const info = runtime.host.info();
+    if (json) {
+      printJson({
+        event: 'started', node: info.node, admin: runtime.adminUrl, manifest: runtime.manifestPath,
+        slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
+      });
+    } else {
+      printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
+      for (const s of info.slots) {
+        printLine(`  slot ${s.name} (${s.capability}): ${s.plugin.name}@${s.plugin.version} ${s.plugin.isolation}, sha256 ${s.plugin.sha256.slice(0, 12)}…`);
+      }
+      printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
+    }
+
+    const demo = opts.demo
+      ? startDemo(runtime.host, (line: DemoLine) => {
+        if (json) printJson({ event: 'demo', ...line });
+        else (line.ok ? printLine : printErrLine)(`[demo] ${line.text}`);
+      })
+      : null;
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      const onSignal = (sig: NodeJS.Signals): void => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        // A second signal while stopping ends the process at once.
+        const force = (): never => process.exit(130);
+        process.once('SIGINT', force);
+        process.once('SIGTERM', force);
+        resolve(sig);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    });
+    if (!json) printLine(`${signal}: stopping`);
+    try {
+      await demo?.stop();
+      await runtime.stop();
+    } catch (e) {
+      throw asX0tError(e);
+    }
+    if (json) printJson({ event: 'stopped', signal });
+    else printLine('stopped');
+  });
+}

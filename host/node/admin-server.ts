@@ -1,0 +1,395 @@
+// The node's admin HTTP API (node:http, loopback by default). Read-only views of the slots, a Prometheus
+// /metrics page written by hand from SlotInfo, a hot swap by plugin manifest path and a raw call into a slot.
+//
+//   GET  /healthz                    → {status, node, slots, uptimeSeconds}
+//   GET  /slots                      → {node, slots: SlotInfo[]}
+//   GET  /slots/:name                → SlotInfo
+//   POST /slots/:name/swap           {"manifest": "path.json"} → SwapRecord
+//   POST /slots/:name/call/:fn       raw bytes (≤ the plugin's maxInputBytes) → raw output bytes
+//   GET  /metrics                    → Prometheus text exposition format 0.0.4
+//
+// Every failure is JSON `{error: {code, message, details}}` with an HTTP status chosen by the error's class.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isAbsolute, resolve } from 'node:path';
+import { capLimits, type Endpoint } from '../core/manifest/index.js';
+import type { PluginSpec } from '../core/plugin-spec.js';
+import {
+  asX0tError, InputLimitError, IoError, PolicyRefusedError, SlotUnavailableError, UsageError, type X0tError,
+} from '../errors/index.js';
+import { loadPluginSpec } from '../runtime/load-manifest.js';
+import type { PluginHost } from '../runtime/plugin-host.js';
+import type { SlotInfo } from '../runtime/slot.js';
+
+/** Largest JSON request body the API reads (the swap request is a path). */
+const MAX_JSON_BODY = 64 * 1024;
+/** How much of an oversized body is read and thrown away so the client can read the 413 (see readBody). */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+/** HTTP status for each error code; anything unlisted is a 500. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  X0T_USAGE: 400,
+  X0T_CODEC: 400,
+  X0T_MANIFEST_INVALID: 422,
+  X0T_IO: 422,
+  X0T_HASH_MISMATCH: 422,
+  X0T_MODULE_INVALID: 422,
+  X0T_IMPORT_NOT_PERMITTED: 422,
+  X0T_ABI_INCOMPATIBLE: 422,
+  X0T_CAPABILITY_MISMATCH: 422,
+  X0T_SELFTEST_FAILED: 422,
+  X0T_SIGNATURE: 422,
+  X0T_POLICY_REFUSED: 403,
+  X0T_PLUGIN_ERROR: 422,
+  X0T_FUNCTION_NOT_FOUND: 404,
+  X0T_SLOT_UNAVAILABLE: 404,
+  X0T_PLUGIN_INPUT_LIMIT: 413,
+  X0T_SWAP_REJECTED: 409,
+  X0T_PLUGIN_TRAP: 502,
+  X0T_PLUGIN_MEMORY_LIMIT: 502,
+  X0T_PLUGIN_OUTPUT_LIMIT: 502,
+  X0T_PLUGIN_MALFORMED_OUTPUT: 502,
+  X0T_PLUGIN_CLOSED: 503,
+  X0T_PLUGIN_TIMEOUT: 504,
+  X0T_UNSUPPORTED: 501,
+  X0T_INTERNAL: 500,
+};
+
+export function httpStatusOf(error: X0tError): number {
+  return STATUS_BY_CODE[error.code] ?? 500;
+}
+
+/** A failure with an HTTP status other than its class's (unknown route, wrong method). */
+class HttpFailure {
+  constructor(readonly status: number, readonly error: X0tError, readonly headers: Record<string, string> = {}) {}
+}
+
+export interface AdminServerOptions {
+  readonly host: PluginHost;
+  /** Where to listen; port 0 picks a free port. */
+  readonly listen: Pick<Endpoint, 'host' | 'port'>;
+  /** Relative manifest paths in swap requests are resolved against this folder (default: the process's cwd). */
+  readonly baseDir?: string;
+  /** Told about each swap made through the API. */
+  readonly onSwap?: (slot: string, manifest: string, outcome: { ok: true } | { ok: false; code: string }) => void;
+}
+
+export class AdminServer {
+  readonly #server: Server;
+  readonly #opts: AdminServerOptions;
+  readonly #started = Date.now();
+  #address: AddressInfo | null = null;
+
+  private constructor(opts: AdminServerOptions) {
+    this.#opts = opts;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch((e: unknown) => this.#sendError(res, asX0tError(e)));
+    });
+    // A slow or idle client must not keep the node from stopping.
+    this.#server.keepAliveTimeout = 1_000;
+    this.#server.requestTimeout = 60_000;
+  }
+
+  /** Binds and starts serving; rejects with IoError when the address cannot be bound. */
+  static async start(opts: AdminServerOptions): Promise<AdminServer> {
+    const admin = new AdminServer(opts);
+    const { host, port } = opts.listen;
+    await new Promise<void>((resolveListen, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        reject(new IoError(`admin API cannot listen on ${formatHostPort(host, port)}: ${e.code ?? e.message}`, {
+          host, port, code: e.code ?? null,
+        }, { cause: e }));
+      };
+      admin.#server.once('error', onError);
+      admin.#server.listen({ host, port }, () => {
+        admin.#server.off('error', onError);
+        resolveListen();
+      });
+    });
+    admin.#address = admin.#server.address() as AddressInfo;
+    return admin;
+  }
+
+  /** The bound address (the real port when 0 was asked for). */
+  get address(): { host: string; port: number } {
+    const a = this.#address!;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Base URL of the API, e.g. `http://127.0.0.1:9470`. */
+  get url(): string {
+    const { host, port } = this.address;
+    return `http://${formatHostPort(host, port)}`;
+  }
+
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((r) => this.#server.close(() => r()));
+    this.#server.closeIdleConnections();
+    // Give requests in flight a moment, then cut whatever is left.
+    const timer = setTimeout(() => this.#server.closeAllConnections(), 2_000);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment);
+    const method = req.method ?? 'GET';
+    try {
+      if (parts.length === 1 && parts[0] === 'healthz') {
+        allow(method, ['GET', 'HEAD']);
+        return this.#sendJson(res, 200, this.#health());
+      }
+      if (parts.length === 1 && parts[0] === 'metrics') {
+        allow(method, ['GET', 'HEAD']);
+        return this.#send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', Buffer.from(this.metrics(), 'utf8'));
+      }
+      if (parts[0] === 'slots') {
+        if (parts.length === 1) {
+          allow(method, ['GET', 'HEAD']);
+          return this.#sendJson(res, 200, this.#opts.host.info());
+        }
+        const name = parts[1]!;
+        if (parts.length === 2) {
+          allow(method, ['GET', 'HEAD']);
+          return this.#sendJson(res, 200, this.#slot(name).info());
+        }
+        if (parts.length === 3 && parts[2] === 'swap') {
+          allow(method, ['POST']);
+          return this.#sendJson(res, 200, await this.#swap(name, await readJson(req)));
+        }
+        if (parts.length === 4 && parts[2] === 'call') {
+          allow(method, ['POST']);
+          return await this.#call(req, res, name, parts[3]!);
+        }
+      }
+      throw new HttpFailure(404, new UsageError(`no such endpoint: ${method} ${url.pathname}`, { method, path: url.pathname }));
+    } catch (e) {
+      if (e instanceof HttpFailure) return this.#sendError(res, e.error, e.status, e.headers);
+      throw e;
+    }
+  }
+
+  #health(): Record<string, unknown> {
+    const info = this.#opts.host.info();
+    return {
+      status: 'ok',
+      node: info.node.name,
+      slots: info.slots.map((s) => s.name),
+      uptimeSeconds: Math.round((Date.now() - this.#started) / 1000),
+    };
+  }
+
+  #slot(name: string) {
+    const slot = this.#opts.host.slots.get(name);
+    if (!slot) {
+      throw new SlotUnavailableError(`this node has no slot ${name}`, { slot: name, slots: [...this.#opts.host.slots.keys()] });
+    }
+    return slot;
+  }
+
+  async #swap(name: string, body: unknown): Promise<unknown> {
+    const slot = this.#slot(name);
+    const manifest = (body as { manifest?: unknown } | null)?.manifest;
+    if (typeof manifest !== 'string' || manifest === '') {
+      throw new UsageError('the swap request needs {"manifest": "<path of a plugin manifest>"}', { path: 'manifest' });
+    }
+    const file = isAbsolute(manifest) ? manifest : resolve(this.#opts.baseDir ?? process.cwd(), manifest);
+    try {
+      const spec = this.#forSlot(name, await loadPluginSpec(file));
+      const record = await slot.swap(spec);
+      this.#opts.onSwap?.(name, file, { ok: true });
+      return record;
+    } catch (e) {
+      const err = asX0tError(e);
+      this.#opts.onSwap?.(name, file, { ok: false, code: err.code });
+      throw err;
+    }
+  }
+
+  /** The same ceilings and policies the node applies to plugins named in its manifest. */
+  #forSlot(name: string, spec: PluginSpec): PluginSpec {
+    const node = this.#opts.host.spec;
+    const slotSpec = node.slots[name];
+    if (spec.isolation === 'in-thread' && !node.policies.allowInThread) {
+      throw new PolicyRefusedError(`slot ${name}: node policy forbids in-thread plugins (${spec.name})`, { slot: name });
+    }
+    if (node.policies.requireSignedPlugins) {
+      throw new PolicyRefusedError(
+        `slot ${name}: the node requires signed plugins and this host cannot verify signatures yet`,
+        { slot: name, signed: spec.signature !== null },
+      );
+    }
+    return slotSpec ? Object.freeze({ ...spec, limits: capLimits(spec.limits, slotSpec.limits) }) : spec;
+  }
+
+  async #call(req: IncomingMessage, res: ServerResponse, name: string, fn: string): Promise<void> {
+    const slot = this.#slot(name);
+    const limit = slot.spec.limits.maxInputBytes;
+    const input = await readBody(req, limit, () => new InputLimitError(
+      `input is over slot ${name}'s limit of ${limit} bytes`, { slot: name, limit },
+    ));
+    const out = await slot.call(fn, input);
+    this.#send(res, 200, 'application/octet-stream', out);
+  }
+
+  /** The Prometheus text exposition (format 0.0.4) of every slot. */
+  metrics(): string {
+    return renderMetrics(this.#opts.host.info().slots);
+  }
+
+  #sendJson(res: ServerResponse, status: number, body: unknown): void {
+    this.#send(res, status, 'application/json; charset=utf-8', Buffer.from(JSON.stringify(body) + '\n', 'utf8'));
+  }
+
+  #send(res: ServerResponse, status: number, type: string, body: Uint8Array, headers: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status, { 'content-type': type, 'content-length': body.length, 'cache-control': 'no-store', ...headers });
+    res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  #sendError(res: ServerResponse, error: X0tError, status = httpStatusOf(error), headers: Record<string, string> = {}): void {
+    const body = Buffer.from(JSON.stringify({ error: error.toJSON() }) + '\n', 'utf8');
+    // A request body we stopped reading cannot be left in the socket for the next request.
+    if (!res.req.complete) headers = { ...headers, connection: 'close' };
+    this.#send(res, status, 'application/json; charset=utf-8', body, headers);
+  }
+}
+
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpFailure(400, new UsageError(`malformed URL segment ${JSON.stringify(s)}`));
+  }
+}
+
+function allow(method: string, methods: readonly string[]): void {
+  if (!methods.includes(method)) {
+    throw new HttpFailure(405, new UsageError(`method ${method} is not allowed here (allowed: ${methods.join(', ')})`, {
+      method, allowed: methods,
+    }), { allow: methods.join(', ') });
+  }
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Reads a request body of at most `limit` bytes. A larger body is read to its end and discarded (so that the
+ * client, still sending, gets to read the refusal) up to DRAIN_LIMIT bytes past the limit; beyond that the
+ * request is refused at once and the connection closed. Either way it rejects with `tooLarge()` (HTTP 413).
+ */
+function readBody(req: IncomingMessage, limit: number, tooLarge: () => X0tError): Promise<Uint8Array> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit + DRAIN_LIMIT) return Promise.reject(new HttpFailure(413, tooLarge()));
+  return new Promise((resolveBody, reject) => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limit) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks = [];
+      if (size > limit + DRAIN_LIMIT) {
+        req.off('data', onData);
+        req.pause();
+        reject(new HttpFailure(413, tooLarge()));
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (size <= limit) resolveBody(new Uint8Array(Buffer.concat(chunks, size)));
+      else reject(new HttpFailure(413, tooLarge()));
+    });
+    req.once('error', (e) => reject(new IoError(`reading the request failed: ${e.message}`, {}, { cause: e })));
+  });
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req, MAX_JSON_BODY, () => new UsageError(`a JSON request body is limited to ${MAX_JSON_BODY} bytes`));
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch (e) {
+    throw new HttpFailure(400, new UsageError(`the request body is not valid JSON: ${(e as Error).message}`));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Prometheus text exposition format 0.0.4, written by hand.
+
+interface Family {
+  readonly name: string;
+  readonly type: 'counter' | 'gauge' | 'summary';
+  readonly help: string;
+  readonly samples: (s: SlotInfo) => readonly { suffix?: string; labels?: Record<string, string>; value: number | null }[];
+}
+
+const FAMILIES: readonly Family[] = [
+  {
+    name: 'x0t_slot_calls_total', type: 'counter', help: 'Calls routed through the slot since the node started.',
+    samples: (s) => [{ value: s.calls }],
+  },
+  {
+    name: 'x0t_slot_errors_total', type: 'counter', help: 'Slot calls that ended in an error since the node started.',
+    samples: (s) => [{ value: s.errors }],
+  },
+  {
+    name: 'x0t_slot_restarts_total', type: 'counter',
+    help: 'Sandbox restarts (after a trap, timeout or memory fault) of the plugin versions the slot holds.',
+    samples: (s) => [{ value: s.restarts }],
+  },
+  {
+    name: 'x0t_slot_latency_ms', type: 'summary',
+    help: 'Call latency in milliseconds over the slot\'s most recent calls (NaN before the first call).',
+    samples: (s) => [
+      { labels: { quantile: '0.5' }, value: s.latencyMs.p50 },
+      { labels: { quantile: '0.99' }, value: s.latencyMs.p99 },
+    ],
+  },
+  {
+    name: 'x0t_slot_info', type: 'gauge', help: 'The plugin version serving the slot (always 1).',
+    samples: (s) => [{
+      labels: { plugin: s.plugin.name, version: s.plugin.version, sha256: s.plugin.sha256, isolation: s.plugin.isolation },
+      value: 1,
+    }],
+  },
+];
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function formatValue(v: number | null): string {
+  if (v === null || Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}
+
+export function renderMetrics(slots: readonly SlotInfo[]): string {
+  const lines: string[] = [];
+  for (const f of FAMILIES) {
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of slots) {
+      for (const sample of f.samples(s)) {
+        const labels = { slot: s.name, capability: s.capability, ...sample.labels };
+        const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
+        lines.push(`${f.name}${sample.suffix ?? ''}{${text}} ${formatValue(sample.value)}`);
+      }
+    }
+  }
+  return lines.join('\n') + '\n';
+}
