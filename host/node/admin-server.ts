@@ -12,12 +12,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { capLimits, type Endpoint } from '../core/manifest/index.js';
-import type { PluginSpec } from '../core/plugin-spec.js';
+import type { Endpoint } from '../core/manifest/index.js';
 import {
-  asX0tError, InputLimitError, IoError, PolicyRefusedError, SlotUnavailableError, UsageError, type X0tError,
+  asX0tError, InputLimitError, IoError, SlotUnavailableError, UsageError, type X0tError,
 } from '../errors/index.js';
-import { loadPluginSpec } from '../runtime/load-manifest.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { SlotInfo } from '../runtime/slot.js';
 
@@ -191,15 +189,14 @@ export class AdminServer {
   }
 
   async #swap(name: string, body: unknown): Promise<unknown> {
-    const slot = this.#slot(name);
+    this.#slot(name);
     const manifest = (body as { manifest?: unknown } | null)?.manifest;
     if (typeof manifest !== 'string' || manifest === '') {
       throw new UsageError('the swap request needs {"manifest": "<path of a plugin manifest>"}', { path: 'manifest' });
     }
     const file = isAbsolute(manifest) ? manifest : resolve(this.#opts.baseDir ?? process.cwd(), manifest);
     try {
-      const spec = this.#forSlot(name, await loadPluginSpec(file));
-      const record = await slot.swap(spec);
+      const record = await this.#opts.host.swapSlot(name, file);
       this.#opts.onSwap?.(name, file, { ok: true });
       return record;
     } catch (e) {
@@ -207,22 +204,6 @@ export class AdminServer {
       this.#opts.onSwap?.(name, file, { ok: false, code: err.code });
       throw err;
     }
-  }
-
-  /** The same ceilings and policies the node applies to plugins named in its manifest. */
-  #forSlot(name: string, spec: PluginSpec): PluginSpec {
-    const node = this.#opts.host.spec;
-    const slotSpec = node.slots[name];
-    if (spec.isolation === 'in-thread' && !node.policies.allowInThread) {
-      throw new PolicyRefusedError(`slot ${name}: node policy forbids in-thread plugins (${spec.name})`, { slot: name });
-    }
-    if (node.policies.requireSignedPlugins) {
-      throw new PolicyRefusedError(
-        `slot ${name}: the node requires signed plugins and this host cannot verify signatures yet`,
-        { slot: name, signed: spec.signature !== null },
-      );
-    }
-    return slotSpec ? Object.freeze({ ...spec, limits: capLimits(spec.limits, slotSpec.limits) }) : spec;
   }
 
   async #call(req: IncomingMessage, res: ServerResponse, name: string, fn: string): Promise<void> {

@@ -1,11 +1,9 @@
 // A running node: the PluginHost with its slots, the admin HTTP API, and a watch on the node manifest file so an
 // edit to it swaps slots live. Prints nothing: everything worth telling goes to `onEvent`.
-import { watch } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
 import { parseEndpoint } from '../core/manifest/endpoint.js';
-import { asX0tError, UsageError, type X0tError } from '../errors/index.js';
+import { UsageError, type X0tError } from '../errors/index.js';
 import type { LogLevel } from '../runtime/extism-kernel.js';
 import { loadNodeSpec } from '../runtime/load-manifest.js';
 import { PluginHost, type ApplyReport } from '../runtime/plugin-host.js';
@@ -61,6 +59,8 @@ export class NodeRuntime {
     const emit = opts.onEvent ?? (() => undefined);
     const host = await PluginHost.start(spec, {
       log: (plugin, level, message) => emit({ type: 'plugin-log', plugin, level, message }),
+      onApply: (report) => emit({ type: 'applied', report }),
+      onWatchError: (error) => emit({ type: 'watch-error', error }),
     });
     let admin: AdminServer;
     try {
@@ -76,7 +76,7 @@ export class NodeRuntime {
       await host.close();
       throw e;
     }
-    const stopWatching = opts.watch === false ? null : watchManifest(host, manifestPath, emit);
+    const stopWatching = opts.watch === false ? null : host.watch(manifestPath);
     return new NodeRuntime(host, admin, manifestPath, stopWatching);
   }
 
@@ -108,50 +108,4 @@ export class NodeRuntime {
     })();
     return this.#stopping;
   }
-}
-
-/**
- * Applies the node manifest to the host whenever the file changes. Watches the file's folder rather than the file:
- * editors and `mv`-style writers replace the file with a new one, and a watch on the old file would see only the
- * first such save. A save that leaves the text as it was applies nothing.
- */
-function watchManifest(host: PluginHost, file: string, emit: (e: NodeEvent) => void): () => Promise<void> {
-  const name = basename(file);
-  let timer: NodeJS.Timeout | null = null;
-  let lastText: string | null = null;
-  let stopped = false;
-  let chain: Promise<void> = readFile(file, 'utf8').then((t) => { lastText = t; }, () => undefined);
-  const reload = (): void => {
-    timer = null;
-    chain = chain.then(async () => {
-      if (stopped) return;
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch {
-        return; // between an unlink and the rename that replaces it; the rename fires another event
-      }
-      if (text === lastText) return;
-      try {
-        const report = await host.apply(await loadNodeSpec(file));
-        lastText = text;
-        if (!stopped) emit({ type: 'applied', report });
-      } catch (e) {
-        if (!stopped) emit({ type: 'watch-error', error: asX0tError(e) });
-      }
-    });
-  };
-  // Editors save in several steps (truncate, write, rename): wait for the writes to settle.
-  const watcher = watch(dirname(file), (_event, changed) => {
-    if (changed !== null && changed !== name) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(reload, 50);
-  });
-  watcher.on('error', (e) => emit({ type: 'watch-error', error: asX0tError(e) }));
-  return async () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
-    watcher.close();
-    await chain; // a reload already under way finishes before the slots close
-  };
 }

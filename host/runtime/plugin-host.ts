@@ -1,6 +1,8 @@
 // The set of capability slots of one node, opened from its NodeSpec. Applying a new NodeSpec (for example after
 // the node manifest file was edited) opens new slots, closes removed ones and hot-swaps slots whose plugin changed.
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { capLimits, type NodeSpec, type SlotSpec } from '../core/manifest/index.js';
 import type { PluginSpec } from '../core/plugin-spec.js';
 import type { SwapRecord } from '../core/slot-lifecycle.js';
@@ -28,7 +30,7 @@ export class PluginHost {
   #spec: NodeSpec;
   readonly #slots = new Map<string, Slot>();
   readonly #opts: PluginHostOptions;
-  #watcher: FSWatcher | null = null;
+  readonly #watchers = new Set<FSWatcher>();
   #applying: Promise<unknown> = Promise.resolve();
 
   private constructor(spec: NodeSpec, opts: PluginHostOptions) {
@@ -131,27 +133,68 @@ export class PluginHost {
     return { opened, closed, swapped, unchanged, failed };
   }
 
-  /** Watches the node manifest file and applies it whenever it changes. Returns a function that stops watching. */
-  watch(path: string): () => void {
-    this.#watcher?.close();
+  /**
+   * Swaps one slot to the plugin manifest at `manifestPath`, under the same ceilings and policies the node applies
+   * to the plugins its own manifest names.
+   */
+  async swapSlot(name: string, manifestPath: string): Promise<SwapRecord> {
+    const slot = this.slot(name);
+    const slotSpec: SlotSpec = this.#spec.slots[name] ?? { name, capability: slot.capability, plugin: manifestPath, limits: {} };
+    return slot.swap(await this.#pluginSpec({ ...slotSpec, plugin: manifestPath }, this.#spec));
+  }
+
+  /**
+   * Applies the node manifest whenever the file changes; returns a function that stops watching (and waits for a
+   * reload under way). Watches the file's folder, not the file: editors and `mv`-style writers replace the file, and
+   * a watch on the old inode would see only the first such save. A save that leaves the text as it was applies
+   * nothing.
+   */
+  watch(file: string): () => Promise<void> {
+    const name = basename(file);
     let timer: NodeJS.Timeout | null = null;
+    let stopped = false;
+    let chain: Promise<void> = Promise.resolve();
+    // Read now, synchronously: a save right after watch() returns must count as a change.
+    let lastText: string | null = null;
+    try {
+      lastText = readFileSync(file, 'utf8');
+    } catch {
+      lastText = null;
+    }
     const reload = (): void => {
       timer = null;
-      loadNodeSpec(path)
-        .then((spec) => this.apply(spec))
-        .then((report) => this.#opts.onApply?.(report))
-        .catch((e: unknown) => this.#opts.onWatchError?.(asX0tError(e)));
+      chain = chain.then(async () => {
+        if (stopped) return;
+        let text: string;
+        try {
+          text = await readFile(file, 'utf8');
+        } catch {
+          return; // between an unlink and the rename that replaces it; the rename fires another event
+        }
+        if (text === lastText) return;
+        try {
+          const report = await this.apply(await loadNodeSpec(file));
+          lastText = text;
+          if (!stopped) this.#opts.onApply?.(report);
+        } catch (e) {
+          if (!stopped) this.#opts.onWatchError?.(asX0tError(e));
+        }
+      });
     };
     // Editors save in several steps (truncate, write, rename): wait for the writes to settle.
-    const watcher = watch(path, () => {
+    const watcher = watch(dirname(file), (_event, changed) => {
+      if (changed !== null && changed !== name) return;
       if (timer) clearTimeout(timer);
       timer = setTimeout(reload, 50);
     });
-    this.#watcher = watcher;
-    return () => {
+    watcher.on('error', (e) => this.#opts.onWatchError?.(asX0tError(e)));
+    this.#watchers.add(watcher);
+    return async () => {
+      stopped = true;
       if (timer) clearTimeout(timer);
       watcher.close();
-      if (this.#watcher === watcher) this.#watcher = null;
+      this.#watchers.delete(watcher);
+      await chain; // a reload already under way finishes before the caller closes the slots
     };
   }
 
@@ -160,8 +203,8 @@ export class PluginHost {
   }
 
   async close(): Promise<void> {
-    this.#watcher?.close();
-    this.#watcher = null;
+    for (const w of this.#watchers) w.close();
+    this.#watchers.clear();
     for (const s of this.#slots.values()) await s.close();
     this.#slots.clear();
   }

@@ -119,7 +119,7 @@ describe('hot swap', () => {
         assert.equal(host.slot('selftest').info().plugin.name, 'selftest-alt');
         assert.equal(await sumOf(host.slot('selftest')), 6.5);
       } finally {
-        stop();
+        await stop();
         await host.close();
       }
     } finally {
