@@ -1,16 +1,7 @@
 // Plain TypeScript references the plugins are checked against, and a seeded generator of test data.
 
-/** Mulberry32: a small deterministic PRNG, so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The conformance kits' seeded generator (mulberry32), so failures reproduce. */
+export { seededRandom as rng } from '../../../sdk/abi/conformance/kit-types.js';
 
 export function randomF32(n: number, next: () => number, scale = 1): Float32Array {
   const a = new Float32Array(n);
