@@ -30,7 +30,7 @@ const MUST_BE_REFUSED: Record<string, string> = {
   wasi: 'wasi_snapshot_preview1.random_get',
 };
 /** Fixtures that do not export the SDK's fast path + twins. */
-const NOT_SDK_SHAPED = new Set(['pdk-plain', 'malformed']);
+const NOT_SDK_SHAPED = new Set(['pdk-plain', 'pdk-rust', 'malformed']);
 
 interface Manifest {
   name: string;
@@ -92,7 +92,7 @@ describe('built modules', () => {
       assert.ok(exports.has('memory'), `${m.name}: exports memory`);
       const cap = CAPABILITIES[m.capability as CapabilityName];
       assert.ok(cap !== undefined, `${m.name}: known capability`);
-      if (m.name === 'pdk-plain') {
+      if (m.name === 'pdk-plain' || m.name === 'pdk-rust') {
         assert.ok(exports.has('echo') && exports.has('count_vowels'));
         assert.ok(![...exports].some((e) => e.startsWith('x0t_')), 'no fast path');
         return;
