@@ -14,6 +14,8 @@ import { channelBytes, CTL, HEADER_BYTES, KIND, STATE, type WorkerBoot, type Wor
 /** How long the host polls for a quick answer before yielding to the event loop (blocks it at most this long). */
 const SPIN_MS = 0.2;
 const WORKER_HEAP_MB = 32;
+/** A worker must be up (thread started, module instantiated, start function done) within the call timeout + this. */
+const START_GRACE_MS = 2000;
 
 interface Job {
   readonly fn: number;
@@ -79,7 +81,17 @@ export class WorkerInstance implements PluginInstance {
     });
     worker.unref();
     this.#starting = new Promise<void>((resolve, reject) => {
+      // A start function is plugin code too: one that never returns must not leave the caller (a swap, say) waiting.
+      const startMs = this.spec.limits.callTimeoutMs + START_GRACE_MS;
+      const startTimer = setTimeout(() => {
+        void worker.terminate();
+        reject(new PluginTimeoutError(`plugin ${this.spec.name} did not start within ${startMs} ms and was stopped`, {
+          function: '(start)', timeoutMs: startMs,
+        }));
+      }, startMs);
+      startTimer.unref();
       worker.on('message', (m: WorkerMessage) => {
+        if (m.type !== 'log') clearTimeout(startTimer);
         if (m.type === 'log') this.#log(this.spec.name, m.level, m.message);
         else if (m.type === 'ready') {
           this.#worker = worker;
@@ -94,6 +106,7 @@ export class WorkerInstance implements PluginInstance {
         }
       });
       worker.on('error', (e) => {
+        clearTimeout(startTimer);
         const err = (e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? new PluginMemoryLimitError(`plugin ${this.spec.name}'s worker ran out of heap`, {}, { cause: e })
           : new PluginTrapError(`plugin ${this.spec.name}'s worker failed: ${e.message}`, {}, { cause: e });

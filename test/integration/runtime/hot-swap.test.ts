@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { SelfTestFailedError, HashMismatchError } from '../../../host/errors/index.js';
+import { HashMismatchError, PluginTimeoutError, SelfTestFailedError } from '../../../host/errors/index.js';
 import { loadNodeSpec } from '../../../host/runtime/load-manifest.js';
 import { PluginHost } from '../../../host/runtime/plugin-host.js';
 import { Slot, DEFAULT_SLOT_OPTIONS } from '../../../host/runtime/slot.js';
@@ -54,11 +54,12 @@ describe('hot swap', () => {
     try {
       await assert.rejects(slot.swap(await fixtureSpec('badsum')), SelfTestFailedError);
       await assert.rejects(slot.swap(await fixtureSpec('trap')), SelfTestFailedError);
+      await assert.rejects(slot.swap(await fixtureSpec('spin-start')), PluginTimeoutError);
       const wrongHash = Object.freeze({ ...(await fixtureSpec('selftest-alt')), wasm: { path: (await fixtureSpec('selftest-alt')).wasm.path, sha256: '0'.repeat(64) } });
       await assert.rejects(slot.swap(wrongHash), HashMismatchError);
       assert.equal(await sumOf(slot), 6.5);
       const outcomes = slot.info().history.map((h) => h.outcome);
-      assert.deepEqual(outcomes, ['rejected-selftest', 'rejected-selftest', 'rejected-load']);
+      assert.deepEqual(outcomes, ['rejected-selftest', 'rejected-selftest', 'rejected-load', 'rejected-load']);
       assert.equal(slot.info().plugin.name, 'selftest');
     } finally {
       await slot.close();

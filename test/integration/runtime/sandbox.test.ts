@@ -106,6 +106,16 @@ describe('infinite loop', () => {
     }
   });
 
+  test('a start function that never returns: refused at load in both isolations, within its deadline', async () => {
+    const t0 = performance.now();
+    await assert.rejects(loadPlugin(await fixtureSpec('spin-start')), PluginTimeoutError);
+    const workerMs = performance.now() - t0;
+    assert.ok(workerMs < 200 + 2000 + 500, `worker start gave up after ${workerMs.toFixed(0)} ms`);
+    const t1 = performance.now();
+    await assert.rejects(loadPlugin(await fixtureSpec('spin-start', { isolation: 'in-thread', limits: { callTimeoutMs: 25 } })), PluginTimeoutError);
+    assert.ok(performance.now() - t1 < 25 + 100);
+  });
+
   test('in-thread: the manifest cannot ask for more than 25 ms of uninterruptible time', async () => {
     const { parsePluginManifest } = await import('../../../host/core/manifest/index.js');
     const spec = await fixtureSpec('spin');
