@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { BuildFailedError } from '../abi/errors.js';
 
 export const HOST_PERMISSIONS = ['log', 'config', 'var', 'clock', 'random'] as const;
 type HostPermission = (typeof HOST_PERMISSIONS)[number];
@@ -100,11 +101,8 @@ export const BUILD_SETS: readonly BuildSet[] = [
   },
 ];
 
-class BuildError extends Error {
-  override get name(): string {
-    return 'BuildError';
-  }
-}
+/** Build failures are the registry's BuildFailedError, so `x0t plugin build` exits with its code. */
+const BuildError = BuildFailedError;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
