@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PluginSpec } from '../core/plugin-spec.js';
-import { ABI_VERSION } from '../../sdk/abi/generated/contract.js';
+import { ABI_VERSION, FAST_PATH_CALL_PREFIX, FAST_PATH_CORE_EXPORTS } from '../../sdk/abi/generated/contract.js';
 import {
   AbiIncompatibleError, HashMismatchError, ImportNotPermittedError, IoError, ModuleInvalidError,
 } from '../errors/index.js';
@@ -12,8 +12,7 @@ import { allowedImportKeys } from './host-permissions.js';
 import { limitModuleMemory } from './wasm-memory-limit.js';
 import { METER_IMPORT_MODULE, METER_IMPORT_NAME, meterModule } from './wasm-meter.js';
 
-export const FAST_PREFIX = 'x0t_call_';
-const FAST_REQUIRED = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
+export const FAST_PREFIX = FAST_PATH_CALL_PREFIX;
 const NOT_CALLABLE = new Set(['_start', '_initialize', 'hs_init', '__wasm_call_ctors']);
 
 export interface CompiledPlugin {
@@ -74,7 +73,7 @@ export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promi
   if (exported.get('memory') !== 'memory') {
     throw new ModuleInvalidError(`plugin ${spec.name} does not export its memory as "memory"`, { plugin: spec.name });
   }
-  const fastPath = FAST_REQUIRED.every((n) => exported.get(n) === 'function');
+  const fastPath = FAST_PATH_CORE_EXPORTS.every((n) => exported.get(n) === 'function');
   const functions = new Set<string>();
   for (const e of exports) {
     if (e.kind !== 'function' || NOT_CALLABLE.has(e.name)) continue;

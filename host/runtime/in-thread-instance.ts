@@ -51,6 +51,10 @@ export class InThreadInstance implements PluginInstance {
     return { calls: this.#calls, errors: this.#errors, restarts: Math.max(0, this.#engine.instantiations - 1) };
   }
 
+  drain(): Promise<void> {
+    return Promise.resolve(); // calls complete synchronously
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#engine.dispose();

@@ -23,6 +23,8 @@ export interface PluginInstance {
    */
   call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array>;
   stats(): InstanceStats;
+  /** Resolves once no call is in flight. */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -248,11 +248,14 @@ export class Slot {
     w.reject(err);
   }
 
+  /** Waits for the version's calls in flight, at most `drainTimeoutMs` (then closing it fails what is left). */
   async #drain(v: Loaded): Promise<void> {
     const inst = v.instance;
     if (!inst || inst.inFlight === 0) return;
-    const deadline = Date.now() + this.#opts.drainTimeoutMs;
-    while (inst.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => { timer = setTimeout(r, this.#opts.drainTimeoutMs); });
+    await Promise.race([inst.drain(), timeout]);
+    clearTimeout(timer);
   }
 
   #armObservation(): void {

@@ -23,39 +23,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BuildFailedError } from '../abi/errors.js';
-
-export const HOST_PERMISSIONS = ['log', 'config', 'var', 'clock', 'random'] as const;
-type HostPermission = (typeof HOST_PERMISSIONS)[number];
-
-/** Kernel imports every plugin may use (docs/PLUGIN-ABI.md). */
-const KERNEL_EXACT = new Set(['alloc', 'free', 'length', 'length_unsafe', 'output_set', 'error_set', 'error_get']);
-const KERNEL_PREFIXES = ['load_', 'store_', 'input_'];
-
-/** What each permission grants: module → names. */
-const PERMISSION_IMPORTS: Readonly<Record<HostPermission, readonly [string, readonly string[]]>> = {
-  log: ['extism:host/env', ['log_trace', 'log_debug', 'log_info', 'log_warn', 'log_error', 'get_log_level']],
-  config: ['extism:host/env', ['config_get']],
-  var: ['extism:host/env', ['var_get', 'var_set']],
-  clock: ['x0t:host/env', ['clock_now_ms']],
-  random: ['x0t:host/env', ['random_fill']],
-};
-
-/** True if the import is permitted to a module holding `permissions`. */
-export function importPermitted(module: string, name: string, permissions: readonly string[]): boolean {
-  if (module === 'extism:host/env' && (KERNEL_EXACT.has(name) || KERNEL_PREFIXES.some((p) => name.startsWith(p)))) return true;
-  for (const p of permissions) {
-    const grant = PERMISSION_IMPORTS[p as HostPermission];
-    if (grant !== undefined && grant[0] === module && grant[1].includes(name)) return true;
-  }
-  return false;
-}
-
-export interface PluginLimits {
-  maxMemoryPages: number;
-  callTimeoutMs: number;
-  maxInputBytes: number;
-  maxOutputBytes: number;
-}
+import { HOST_PERMISSIONS, type HostPermission, type PluginLimits } from '../../host/core/plugin-spec.js';
+import { allowedImportKeys } from '../../host/runtime/host-permissions.js';
 
 export interface PluginSource {
   name: string;
@@ -321,8 +290,10 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         return;
       }
       const bytes = readFileSync(tmp === null ? join(root, outFile) : outFile);
+      // The same grant table the host checks at load, so a build never passes what the host would refuse.
+      const allowed = allowedImportKeys(job.source.permissions.host);
       const forbidden = WebAssembly.Module.imports(new WebAssembly.Module(bytes))
-        .filter((i) => i.kind !== 'function' || !importPermitted(i.module, i.name, job.source.permissions.host))
+        .filter((i) => i.kind !== 'function' || !allowed.has(`${i.module}\0${i.name}`))
         .map((i) => `${i.module}.${i.name}`);
       if (forbidden.length > 0 && !job.source.build.allowForbiddenImports) {
         failures.push(`${job.set.src}/${job.dir}: imports not permitted by its manifest: ${forbidden.join(', ')}`);
