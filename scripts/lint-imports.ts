@@ -35,6 +35,7 @@ const LAYER_PREFIXES = [
   'host/errors',
   'host/core',
   'host/runtime',
+  'host/crypto',
   'host/driver',
   'host/node',
   'host/cli',
@@ -50,7 +51,7 @@ interface LayerRule {
   readonly packages: 'all' | readonly string[];
 }
 
-const HOST_LAYERS = ['host/errors', 'host/core', 'host/runtime', 'host/driver', 'host/node'] as const;
+const HOST_LAYERS = ['host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/driver', 'host/node'] as const;
 
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // The contract is pure: only itself (including its JSON files).
@@ -69,11 +70,14 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     builtins: 'all',
     packages: ['@extism/extism'],
   },
+  // Cryptographic compositions (X-Wing, composite signatures, key files, manifest signatures) over the PQC plugins
+  // and node:crypto; host/runtime reaches them only through interfaces it defines (no cycle).
+  'host/crypto': { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'], builtins: 'all', packages: [] },
   'host/driver': { layers: ['host/errors'], builtins: 'all', packages: ['koffi'] },
   'host/node': { layers: ['sdk/abi', ...HOST_LAYERS], builtins: 'all', packages: 'all' },
   'host/cli': {
     // `x0t plugin new|build|test` are the plugin author's tools: the CLI drives sdk/ for them.
-    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/node'],
+    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/node'],
     builtins: 'all',
     packages: ['commander'],
   },

@@ -27,8 +27,8 @@ export interface WireError {
   details: ErrorDetails;
 }
 
-// Exit codes: 1 internal, 2 usage, 3 manifest, 4 I/O, 5 load refused, 6 build, 10-19 plugin call, 20 slot,
-// 30 unsupported.
+// Exit codes: 1 internal, 2 usage, 3 manifest, 4 I/O, 5 load refused, 6 build, 7 cryptographic input, 10-19 plugin
+// call, 20 slot, 30 unsupported.
 export class InternalError extends X0tError { readonly code = 'X0T_INTERNAL'; readonly exitCode = 1; }
 export class UsageError extends X0tError { readonly code = 'X0T_USAGE'; readonly exitCode = 2; }
 /** A manifest failed validation; `details.path` names the field, e.g. `slots.aggregator.plugin`. */
@@ -36,6 +36,12 @@ export class ManifestInvalidError extends X0tError { readonly code = 'X0T_MANIFE
 export class IoError extends X0tError { readonly code = 'X0T_IO'; readonly exitCode = 4; }
 /** A plugin's source did not build (compiler error, bad plugin.json, an import its manifest would not grant). */
 export class BuildFailedError extends X0tError { readonly code = 'X0T_BUILD_FAILED'; readonly exitCode = 6; }
+/**
+ * A key, ciphertext, seed or context the cryptography refuses: wrong length, or a value FIPS 203/204 says to reject
+ * (an encapsulation key failing the modulus check, a decapsulation key whose hash does not match). A signature that
+ * does not verify is not an error: verification answers false.
+ */
+export class CryptoInputError extends X0tError { readonly code = 'X0T_CRYPTO_INPUT'; readonly exitCode = 7; }
 export class HashMismatchError extends X0tError { readonly code = 'X0T_HASH_MISMATCH'; readonly exitCode = 5; }
 export class ModuleInvalidError extends X0tError { readonly code = 'X0T_MODULE_INVALID'; readonly exitCode = 5; }
 /** The module imports a function its manifest does not grant. */
@@ -67,7 +73,7 @@ export class UnsupportedError extends X0tError { readonly code = 'X0T_UNSUPPORTE
 type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
 
 const CLASSES: readonly ErrorClass[] = [
-  InternalError, UsageError, ManifestInvalidError, IoError, BuildFailedError, HashMismatchError, ModuleInvalidError,
+  InternalError, UsageError, ManifestInvalidError, IoError, BuildFailedError, CryptoInputError, HashMismatchError, ModuleInvalidError,
   ImportNotPermittedError, AbiIncompatibleError, CapabilityMismatchError, SelfTestFailedError, SignatureError,
   PolicyRefusedError,
   PluginTrapError, PluginTimeoutError, PluginMemoryLimitError, OutputLimitError, InputLimitError,

@@ -1,7 +1,8 @@
-// Builds every AssemblyScript plugin and writes its manifest.
+// Builds every plugin (AssemblyScript, or C) and writes its manifest.
 //
 //   plugins/<name>/index.ts                → wasm/<name>.wasm,               manifests/plugins/<name>.json
 //   test/fixtures/plugins/<name>/index.ts  → test/fixtures/wasm/<name>.wasm, test/fixtures/manifests/<name>.json
+//   plugins/<name>/*.c (plugin.json "build": {"language": "c", ...})  → the same outputs, built with clang
 //
 //   node dist/sdk/tools/build-plugins.js            build everything
 //   node dist/sdk/tools/build-plugins.js a b        build only plugins named a and b
@@ -15,6 +16,20 @@
 // output does not depend on where the checkout lives. The build also refuses a module whose
 // imports its manifest does not permit (fixtures that exist to be refused set
 // `build.allowForbiddenImports`).
+//
+// A C plugin's plugin.json says `"build": {"language": "c", ...}` with
+//   sources     extra .c files, relative to the repository root; `*` in the last path segment is a glob
+//               (the plugin folder's own *.c files and the SDK's sdk/c/x0t.c are always compiled);
+//   include     extra include folders, relative to the repository root (the plugin folder and sdk/c come first);
+//   cflags      compiler flags for every source, e.g. ["-O3", "-flto", "-msimd128"] (default ["-O3"]);
+//   ldflags     linker flags (e.g. ["-Wl,--lto-O3"] for LTO at -O3; wasm-ld's default is -O2);
+//   stackBytes  the shadow stack (wasm-ld's default of 64 KiB is too small for some code; default 131072).
+// Each source is compiled by clang for wasm32-wasi, then the objects are linked as a reactor without WASI
+// (-nostartfiles, no entry, stack first, stripped, no debug info), with relative paths from the repository root,
+// so the same clang gives the same bytes anywhere. The module must export exactly the fast path and Extism twins
+// of its capability (sdk/c/x0t.h X0T_EXPORT) and its memory; its imports are checked against its permissions
+// like any other plugin's. clang, lld, wasi-libc and the wasm32 compiler-rt builtins come from apt (findCToolchain
+// names the packages when one is missing); `$X0T_CLANG` picks another clang.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -23,6 +38,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BuildFailedError } from '../abi/errors.js';
+import { FAST_PATH_CALL_PREFIX, FAST_PATH_CORE_EXPORTS } from '../abi/generated/contract.js';
 import { HOST_PERMISSIONS, type HostPermission, type PluginLimits } from '../../host/core/plugin-spec.js';
 import { allowedImportKeys } from '../../host/runtime/host-permissions.js';
 
@@ -36,15 +52,36 @@ export interface PluginSource {
   isolation: 'worker' | 'in-thread';
   permissions: { host: HostPermission[] };
   config: Record<string, string>;
-  build: {
-    /** asconfig.json target (default "release"; "pdk" for plugins that bring their own abort handler). */
-    target: string;
-    /** Abort handler element relative to the plugin folder, e.g. "index/abort" (default: the SDK's). */
-    abort: string | null;
-    /** Fixtures that exist to be refused by the host may import what they like. */
-    allowForbiddenImports: boolean;
-  };
+  build: AssemblyScriptBuild | CBuild;
 }
+
+export interface AssemblyScriptBuild {
+  language: 'assemblyscript';
+  /** asconfig.json target (default "release"; "pdk" for plugins that bring their own abort handler). */
+  target: string;
+  /** Abort handler element relative to the plugin folder, e.g. "index/abort" (default: the SDK's). */
+  abort: string | null;
+  /** Fixtures that exist to be refused by the host may import what they like. */
+  allowForbiddenImports: boolean;
+}
+
+export interface CBuild {
+  language: 'c';
+  /** Extra .c files (or `*` globs in the last segment), relative to the repository root. */
+  sources: string[];
+  /** Extra include folders, relative to the repository root. */
+  include: string[];
+  cflags: string[];
+  ldflags: string[];
+  /** Shadow stack size in bytes (a multiple of 16). */
+  stackBytes: number;
+  allowForbiddenImports: boolean;
+}
+
+/** The SDK's C side, compiled into every C plugin. */
+export const C_SDK_DIR = 'sdk/c';
+export const C_SDK_SOURCES: readonly string[] = ['sdk/c/x0t.c'];
+const DEFAULT_C_STACK_BYTES = 131072;
 
 export interface BuildSet {
   /** Folder holding one folder per plugin. */
@@ -137,21 +174,71 @@ export function parsePluginSource(json: unknown, where: string, folder: string, 
 
   const buildJson = json['build'] ?? {};
   need(isRecord(buildJson), `${where}.build`, 'must be an object');
+  const language = buildJson['language'] ?? 'assemblyscript';
+  need(language === 'assemblyscript' || language === 'c', `${where}.build.language`, 'must be "assemblyscript" or "c"');
+  const fields = language === 'c'
+    ? ['language', 'sources', 'include', 'cflags', 'ldflags', 'stackBytes', 'allowForbiddenImports']
+    : ['language', 'target', 'abort', 'allowForbiddenImports'];
   for (const k of Object.keys(buildJson)) {
-    need(['target', 'abort', 'allowForbiddenImports'].includes(k), `${where}.build.${k}`, 'unknown field');
+    need(fields.includes(k), `${where}.build.${k}`, `unknown field for language ${language}`);
   }
-  const target = buildJson['target'] ?? 'release';
-  need(typeof target === 'string' && /^[a-z][a-z0-9-]*$/.test(target), `${where}.build.target`, 'must be an asconfig target name');
-  const abort = buildJson['abort'] ?? null;
-  need(abort === null || (typeof abort === 'string' && /^[A-Za-z0-9_/-]+$/.test(abort)), `${where}.build.abort`,
-    'must be an element path such as "index/abort"');
   const allow = buildJson['allowForbiddenImports'] ?? false;
   need(typeof allow === 'boolean', `${where}.build.allowForbiddenImports`, 'must be a boolean');
+  let build: AssemblyScriptBuild | CBuild;
+  if (language === 'c') {
+    build = {
+      language,
+      sources: repoPaths(buildJson['sources'] ?? [], `${where}.build.sources`, true),
+      include: repoPaths(buildJson['include'] ?? [], `${where}.build.include`, false),
+      cflags: clangFlags(buildJson['cflags'] ?? ['-O3'], `${where}.build.cflags`),
+      ldflags: clangFlags(buildJson['ldflags'] ?? [], `${where}.build.ldflags`),
+      stackBytes: positiveInt(buildJson['stackBytes'] ?? DEFAULT_C_STACK_BYTES, `${where}.build.stackBytes`),
+      allowForbiddenImports: allow,
+    };
+    for (const [i, f] of build.ldflags.entries()) {
+      need(!/^-O/.test(f) && f !== '-flto', `${where}.build.ldflags[${i}]`,
+        'optimisation belongs in cflags (objects built with -flto are linked with LTO; its level is -Wl,--lto-O<n>)');
+    }
+    need(build.stackBytes % 16 === 0 && build.stackBytes <= 64 * 1024 * 1024, `${where}.build.stackBytes`,
+      'must be a multiple of 16, at most 64 MiB');
+  } else {
+    const target = buildJson['target'] ?? 'release';
+    need(typeof target === 'string' && /^[a-z][a-z0-9-]*$/.test(target), `${where}.build.target`, 'must be an asconfig target name');
+    const abort = buildJson['abort'] ?? null;
+    need(abort === null || (typeof abort === 'string' && /^[A-Za-z0-9_/-]+$/.test(abort)), `${where}.build.abort`,
+      'must be an element path such as "index/abort"');
+    build = { language, target, abort, allowForbiddenImports: allow };
+  }
 
-  return {
-    name, version, capability, description, limits, abi, isolation, permissions: { host }, config,
-    build: { target, abort, allowForbiddenImports: allow },
-  };
+  return { name, version, capability, description, limits, abi, isolation, permissions: { host }, config, build };
+}
+
+/** Relative, normalised paths inside the repository (`*` allowed in the last segment of a source). */
+function repoPaths(v: unknown, where: string, sources: boolean): string[] {
+  need(Array.isArray(v), where, 'must be an array of paths relative to the repository root');
+  return v.map((p: unknown, i) => {
+    need(typeof p === 'string' && p !== '', `${where}[${i}]`, 'must be a non-empty string');
+    const segments = p.split('/');
+    need(!p.startsWith('/') && !p.includes('\\') && segments.every((x) => x !== '' && x !== '.' && x !== '..'), `${where}[${i}]`,
+      'must be a relative path inside the repository (no "..", "." or empty segments, forward slashes)');
+    need(segments.slice(0, -1).every((x) => !x.includes('*')) && (sources || !p.includes('*')), `${where}[${i}]`,
+      sources ? '"*" is allowed in the last path segment only' : 'must not contain "*"');
+    need(!sources || p.endsWith('.c'), `${where}[${i}]`, 'must name .c files');
+    return p;
+  });
+}
+
+/** Compiler or linker flags. Output, debug-info and target flags are the build's own, so the result stays reproducible. */
+function clangFlags(v: unknown, where: string): string[] {
+  need(Array.isArray(v), where, 'must be an array of flags');
+  return v.map((f: unknown, i) => {
+    need(typeof f === 'string' && /^--?[A-Za-z]/.test(f), `${where}[${i}]`, 'must be a flag starting with "-"');
+    const own = f === '-o' || f === '-c' || f === '-E' || f === '-S' || f === '-target' || f.startsWith('--target') ||
+      (f.startsWith('-g') && f !== '-g0') || f.startsWith('-ffile-prefix-map') || f.startsWith('-fdebug-prefix-map') ||
+      f.startsWith('-fmacro-prefix-map') || f === '-nostartfiles' || f.startsWith('--sysroot') || f.startsWith('-isysroot');
+    need(!own, `${where}[${i}]`, `${f} is set by the build itself`);
+    return f;
+  });
 }
 
 /** The manifest for a built plugin, fields in schema order. */
@@ -196,7 +283,7 @@ export function manifestText(fresh: Record<string, unknown>, existing: string | 
   return `${JSON.stringify({ ...fresh, signature }, null, 2)}\n`;
 }
 
-interface Job {
+export interface Job {
   readonly set: BuildSet;
   readonly dir: string;
   readonly source: PluginSource;
@@ -225,12 +312,148 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
   await Promise.all(Array.from({ length: Math.max(1, Math.min(width, items.length)) }, worker));
 }
 
-function ascArgs(job: Job, outFile: string): string[] {
+function ascArgs(job: Job, build: AssemblyScriptBuild, outFile: string): string[] {
   const entry = `${job.set.src}/${job.dir}/index.ts`;
-  const args = [entry, '--config', 'asconfig.json', '--target', job.source.build.target, '--outFile', outFile];
-  if (job.source.build.abort !== null) args.push('--use', `abort=${job.set.src}/${job.dir}/${job.source.build.abort}`);
+  const args = [entry, '--config', 'asconfig.json', '--target', build.target, '--outFile', outFile];
+  if (build.abort !== null) args.push('--use', `abort=${job.set.src}/${job.dir}/${build.abort}`);
   return args;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// C plugins
+
+/** What the C toolchain needs besides clang itself; named in the error when something is missing. */
+function aptPackages(major: string): string {
+  return `clang lld wasi-libc libclang-rt-${major}-dev-wasm32`;
+}
+
+export interface CToolchain {
+  readonly clang: string;
+  /** First line of `clang --version`, e.g. "Debian clang version 14.0.6". */
+  readonly version: string;
+}
+
+/**
+ * Finds clang (`$X0T_CLANG`, else `clang` on PATH) and checks that it can build wasm32-wasi reactors: wasm-ld (lld),
+ * wasi-libc and the wasm32 compiler-rt builtins. Throws BuildFailedError naming the Debian packages to install.
+ */
+export async function findCToolchain(root: string): Promise<CToolchain> {
+  const clang = process.env['X0T_CLANG'] ?? 'clang';
+  const v = await run(clang, ['--version'], root);
+  if (v.code !== 0) {
+    throw new BuildError(`C plugins need clang for wasm32-wasi, and "${clang} --version" failed (${v.output.trim() || `exit ${v.code}`}). ` +
+      `On Debian/Ubuntu: apt-get install ${aptPackages('14')}`);
+  }
+  const version = v.output.split('\n')[0]!.trim();
+  const major = /clang version (\d+)/.exec(version)?.[1] ?? '14';
+  const ask = async (args: string[]): Promise<string> => (await run(clang, ['--target=wasm32-wasi', ...args], root)).output.trim();
+  const missing: string[] = [];
+  const ld = await ask(['-print-prog-name=wasm-ld']);
+  if (!ld.startsWith('/') || !existsSync(ld)) {
+    const onPath = await run('wasm-ld', ['--version'], root);
+    if (onPath.code !== 0) missing.push('wasm-ld (package lld)');
+  }
+  const libc = await ask(['-print-file-name=libc.a']);
+  if (!libc.startsWith('/') || !existsSync(libc)) missing.push('wasi-libc (package wasi-libc)');
+  const builtins = await ask(['-print-libgcc-file-name']);
+  if (!builtins.startsWith('/') || !existsSync(builtins)) missing.push(`compiler-rt builtins for wasm32 (package libclang-rt-${major}-dev-wasm32)`);
+  if (missing.length > 0) {
+    throw new BuildError(`C plugins need clang for wasm32-wasi; ${version} lacks ${missing.join(', ')}. ` +
+      `On Debian/Ubuntu: apt-get install ${aptPackages(major)}`);
+  }
+  return { clang, version };
+}
+
+/** Expands one `sources` entry (a file, or `*` in its last segment) to sorted repository-relative paths. */
+function expandSource(root: string, pattern: string, where: string): string[] {
+  const slash = pattern.lastIndexOf('/');
+  const dir = slash < 0 ? '' : pattern.slice(0, slash);
+  const leaf = pattern.slice(slash + 1);
+  if (!leaf.includes('*')) {
+    need(existsSync(join(root, pattern)) && statSync(join(root, pattern)).isFile(), where, `${pattern} does not exist`);
+    return [pattern];
+  }
+  const dirAbs = join(root, dir);
+  need(existsSync(dirAbs) && statSync(dirAbs).isDirectory(), where, `${dir} is not a folder`);
+  const re = new RegExp(`^${leaf.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+  const found = readdirSync(dirAbs).filter((f) => re.test(f) && statSync(join(dirAbs, f)).isFile()).sort();
+  need(found.length > 0, where, `${pattern} matches no file`);
+  return found.map((f) => (dir === '' ? f : `${dir}/${f}`));
+}
+
+/** The repository-relative sources of a C plugin: its own *.c, the SDK's, then build.sources (each once). */
+export function cSources(root: string, job: Job, build: CBuild): string[] {
+  const folder = `${job.set.src}/${job.dir}`;
+  const where = `${folder}/plugin.json`;
+  const own = readdirSync(join(root, folder)).filter((f) => f.endsWith('.c')).sort().map((f) => `${folder}/${f}`);
+  const sources: string[] = [];
+  for (const src of [...own, ...C_SDK_SOURCES, ...build.sources.flatMap((p) => expandSource(root, p, `${where} build.sources`))]) {
+    if (!sources.includes(src)) sources.push(src);
+  }
+  for (const inc of build.include) {
+    need(existsSync(join(root, inc)) && statSync(join(root, inc)).isDirectory(), `${where} build.include`, `${inc} is not a folder`);
+  }
+  return sources;
+}
+
+/** clang arguments compiling one source of a C plugin to an object (run from the repository root). */
+export function compileArgs(root: string, job: Job, build: CBuild, source: string, objectFile: string): string[] {
+  return [
+    '--target=wasm32-wasi', '-std=c11', '-g0', `-ffile-prefix-map=${root}=.`, '-Wall', '-Wextra', '-Werror',
+    ...build.cflags,
+    `-I${job.set.src}/${job.dir}`, `-I${C_SDK_DIR}`, ...build.include.map((d) => `-I${d}`),
+    '-c', source, '-o', objectFile,
+  ];
+}
+
+/**
+ * clang arguments linking a C plugin's objects (run from the folder holding them, named by index). Compiling and
+ * linking are separate runs because clang 14 pipes any optimised link through whatever `wasm-opt` is on PATH
+ * (binaryen's, in npm scripts), which would make the output depend on PATH; a link without -O never does.
+ */
+export function linkArgs(build: CBuild, objectFiles: readonly string[], outFile: string): string[] {
+  return [
+    '--target=wasm32-wasi',
+    // A reactor without WASI: no crt1/_start, no entry, only what the sources export (sdk/c/x0t.h X0T_EXPORT).
+    '-nostartfiles', '-Wl,--no-entry',
+    // The stack below the data, so an overflow traps instead of overwriting it.
+    '-Wl,--stack-first', `-Wl,-z,stack-size=${build.stackBytes}`,
+    // No names, producers or debug sections: smaller, and nothing that could differ between machines.
+    '-Wl,--strip-all',
+    ...build.ldflags,
+    ...objectFiles, '-o', outFile,
+  ];
+}
+
+/** Compiles and links a C plugin into `outFile`. */
+async function buildC(root: string, job: Job, build: CBuild, toolchain: CToolchain, outFile: string): Promise<{ code: number; output: string }> {
+  const sources = cSources(root, job, build);
+  const objDir = mkdtempSync(join(tmpdir(), `x0t-c-${job.dir}-`));
+  try {
+    const objects = sources.map((_, i) => `${i}.o`);
+    let failed: { code: number; output: string } | null = null;
+    await pool(sources.map((src, i) => ({ src, obj: objects[i]! })), availableParallelism(), async ({ src, obj }) => {
+      if (failed !== null) return;
+      const r = await run(toolchain.clang, compileArgs(root, job, build, src, join(objDir, obj)), root);
+      if (r.code !== 0) failed = { code: r.code, output: `${src}:\n${r.output}` };
+    });
+    if (failed !== null) return failed;
+    return await run(toolchain.clang, linkArgs(build, objects, resolve(root, outFile)), objDir);
+  } finally {
+    rmSync(objDir, { recursive: true, force: true });
+  }
+}
+
+/** Export names a module of `capability` must have (fast path, Extism twins, memory). */
+function requiredExports(root: string, capability: string): Set<string> {
+  const contract = JSON.parse(readFileSync(join(root, 'sdk/abi/contract.json'), 'utf8')) as {
+    capabilities: Record<string, { functions: Record<string, unknown> }>;
+  };
+  const fns = Object.keys(contract.capabilities[capability]?.functions ?? {});
+  return new Set(['memory', ...FAST_PATH_CORE_EXPORTS, ...fns.map((f) => FAST_PATH_CALL_PREFIX + f), ...fns]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 
 export interface BuildOptions {
   readonly root: string;
@@ -255,11 +478,18 @@ export function discover(root: string, only: readonly string[]): Job[] {
     if (!existsSync(srcAbs)) continue;
     for (const dir of readdirSync(srcAbs).sort()) {
       const abs = join(srcAbs, dir);
-      if (!statSync(abs).isDirectory() || !existsSync(join(abs, 'index.ts'))) continue;
+      if (!statSync(abs).isDirectory()) continue;
+      // A plugin is a folder with an index.ts (AssemblyScript) or a plugin.json (any language); others are skipped
+      // (e.g. shared sources).
+      const hasIndex = existsSync(join(abs, 'index.ts'));
+      const hasJson = existsSync(join(abs, 'plugin.json'));
+      if (!hasIndex && !hasJson) continue;
       if (only.length > 0 && !only.includes(dir)) continue;
       const where = `${set.src}/${dir}/plugin.json`;
-      need(existsSync(join(abs, 'plugin.json')), where, 'missing');
+      need(hasJson, where, 'missing');
       const source = parsePluginSource(JSON.parse(readFileSync(join(abs, 'plugin.json'), 'utf8')) as unknown, where, dir, capabilities);
+      if (source.build.language === 'assemblyscript') need(hasIndex, `${set.src}/${dir}/index.ts`, 'missing (an AssemblyScript plugin\'s entry file)');
+      else need(readdirSync(abs).some((f) => f.endsWith('.c')) || source.build.sources.length > 0, where, 'a C plugin needs .c sources');
       const key = `${set.out}/${dir}`;
       need(!seen.has(key), where, 'duplicate plugin');
       seen.add(key);
@@ -274,7 +504,8 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   const { root, check, log } = opts;
   const jobs = discover(root, opts.only);
   const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
-  need(existsSync(asc), asc, 'assemblyscript is not installed (npm ci)');
+  if (jobs.some((j) => j.source.build.language === 'assemblyscript')) need(existsSync(asc), asc, 'assemblyscript is not installed (npm ci)');
+  const toolchain = jobs.some((j) => j.source.build.language === 'c') ? await findCToolchain(root) : null;
   const tmp = check ? mkdtempSync(join(tmpdir(), 'x0t-build-')) : null;
   const built: { name: string; wasm: string; sha256: string; bytes: number }[] = [];
   const differences: string[] = [];
@@ -284,20 +515,46 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
       // In check mode the compiler writes to a temporary file (absolute path; it never ends up in the binary).
       const outFile = tmp === null ? job.outFile : join(tmp, `${job.set.out.replace(/\//g, '_')}_${job.dir}.wasm`);
       if (tmp === null) mkdirSync(join(root, job.set.out), { recursive: true });
-      const r = await run(process.execPath, [asc, ...ascArgs(job, outFile)], root);
+      const b = job.source.build;
+      let r: { code: number; output: string };
+      if (b.language === 'c') {
+        try {
+          r = await buildC(root, job, b, toolchain!, outFile);
+        } catch (e) {
+          failures.push((e as Error).message);
+          return;
+        }
+      } else {
+        r = await run(process.execPath, [asc, ...ascArgs(job, b, outFile)], root);
+      }
       if (r.code !== 0) {
-        failures.push(`${job.set.src}/${job.dir}: asc failed (exit ${r.code})\n${r.output.trim()}`);
+        const tool = b.language === 'c' ? `clang (${toolchain!.version})` : 'asc';
+        failures.push(`${job.set.src}/${job.dir}: ${tool} failed (exit ${r.code})\n${r.output.trim()}`);
         return;
       }
       const bytes = readFileSync(tmp === null ? join(root, outFile) : outFile);
+      const module = new WebAssembly.Module(bytes);
       // The same grant table the host checks at load, so a build never passes what the host would refuse.
       const allowed = allowedImportKeys(job.source.permissions.host);
-      const forbidden = WebAssembly.Module.imports(new WebAssembly.Module(bytes))
+      const forbidden = WebAssembly.Module.imports(module)
         .filter((i) => i.kind !== 'function' || !allowed.has(`${i.module}\0${i.name}`))
         .map((i) => `${i.module}.${i.name}`);
-      if (forbidden.length > 0 && !job.source.build.allowForbiddenImports) {
+      if (forbidden.length > 0 && !b.allowForbiddenImports) {
         failures.push(`${job.set.src}/${job.dir}: imports not permitted by its manifest: ${forbidden.join(', ')}`);
         return;
+      }
+      if (b.language === 'c') {
+        // Exactly the ABI's exports: a missing function is a broken plugin, anything more is exposed internals.
+        const required = requiredExports(root, job.source.capability);
+        const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+        const missing = [...required].filter((n) => !exported.has(n));
+        const extra = [...exported].filter((n) => !required.has(n));
+        if (missing.length > 0 || extra.length > 0) {
+          failures.push(`${job.set.src}/${job.dir}: exports must be the ${job.source.capability} ABI exactly` +
+            `${missing.length > 0 ? `; missing ${missing.join(', ')} (X0T_EXPORT in sdk/c/x0t.h)` : ''}` +
+            `${extra.length > 0 ? `; unexpected ${extra.join(', ')}` : ''}`);
+          return;
+        }
       }
       const sha256 = createHash('sha256').update(bytes).digest('hex');
       const manifestRel = `${job.set.manifests}/${job.dir}.json`;
@@ -311,7 +568,8 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         }
       } else {
         const committed = join(root, job.outFile);
-        if (!existsSync(committed) || !readFileSync(committed).equals(bytes)) differences.push(`${job.outFile} differs from a fresh build`);
+        const by = b.language === 'c' ? ` (built with ${toolchain!.version})` : '';
+        if (!existsSync(committed) || !readFileSync(committed).equals(bytes)) differences.push(`${job.outFile} differs from a fresh build${by}`);
         if (existing !== text) differences.push(`${manifestRel} is not what the build writes`);
       }
       built.push({ name: `${job.set.src}/${job.dir}`, wasm: job.outFile, sha256, bytes: bytes.length });

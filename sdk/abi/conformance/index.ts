@@ -4,7 +4,9 @@
 import type { CapabilityName } from '../generated/contract.js';
 import { SelfTestFailedError } from '../errors.js';
 import { aggregatorKit } from './aggregator-kit.js';
+import { kemKit } from './kem-kit.js';
 import { selftestKit } from './selftest-kit.js';
+import { signerKit } from './signer-kit.js';
 import type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
 
 export type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
@@ -12,6 +14,8 @@ export type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types
 export const KITS: Readonly<Record<CapabilityName, readonly ConformanceCase[]>> = {
   selftest: selftestKit,
   aggregator: aggregatorKit,
+  kem: kemKit,
+  signer: signerKit,
 };
 
 /** Runs every case; resolves with the report, or rejects with SelfTestFailedError naming the first failed case. */

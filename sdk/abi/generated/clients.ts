@@ -2,7 +2,7 @@
 // One typed client per capability: encodes the input frame, calls the plugin function through
 // `call` (whatever transport the host uses: fast path, Extism, a worker), decodes the output.
 
-import { type AggregateRequest, decodeF32Vector, decodeF64Vector, encodeAggregateRequest, encodeF32Vector, type F32Vector, type F64Vector } from './contract.js';
+import { type AggregateRequest, type DecapsRequest, decodeEncapsulation, decodeF32Vector, decodeF64Vector, decodeKemInfo, decodeKeyPair, decodeSignerInfo, type EncapsRequest, type Encapsulation, encodeAggregateRequest, encodeDecapsRequest, encodeEncapsRequest, encodeF32Vector, encodeSignRequest, encodeVerifyRequest, type F32Vector, type F64Vector, type KemInfo, type KeyPair, type SignerInfo, type SignRequest, type VerifyRequest } from './contract.js';
 
 /** Calls plugin function `fn` (its Extism name, e.g. 'aggregate') with `input` and resolves to its output bytes. */
 export type CallFn = (fn: string, input: Uint8Array) => Promise<Uint8Array>;
@@ -40,8 +40,78 @@ export class AggregatorClient {
   }
 }
 
+/** A key-encapsulation mechanism (e.g. ML-KEM-768, FIPS 203). Inputs of the wrong length and encapsulation keys that fail the FIPS 203 modulus check are refused with badInput; a ciphertext that does not decrypt yields the implicit-rejection secret, never an error. */
+export class KemClient {
+  readonly #call: CallFn;
+
+  constructor(call: CallFn) {
+    this.#call = call;
+  }
+
+  /** The KEM's sizes (input ignored). */
+  async kemInfo(input: Uint8Array): Promise<KemInfo> {
+    return decodeKemInfo(await this.#call('kem_info', input));
+  }
+
+  /** A fresh key pair from the host's CSPRNG (input must be empty). */
+  async keygen(input: Uint8Array): Promise<KeyPair> {
+    return decodeKeyPair(await this.#call('keygen', input));
+  }
+
+  /** The key pair derived from a seed of exactly seedBytes bytes (ML-KEM: d || z, 64 bytes). */
+  async keygenFromSeed(input: Uint8Array): Promise<KeyPair> {
+    return decodeKeyPair(await this.#call('keygen_from_seed', input));
+  }
+
+  /** A ciphertext and shared secret for the public key. */
+  async encaps(encapsRequest: EncapsRequest): Promise<Encapsulation> {
+    return decodeEncapsulation(await this.#call('encaps', encodeEncapsRequest(encapsRequest)));
+  }
+
+  /** The shared secret carried by the ciphertext (or the implicit-rejection value). */
+  async decaps(decapsRequest: DecapsRequest): Promise<Uint8Array> {
+    return await this.#call('decaps', encodeDecapsRequest(decapsRequest));
+  }
+}
+
+/** A signature scheme (e.g. ML-DSA-65, FIPS 204) with context strings. Keys and context of the wrong length are refused with badInput; a malformed signature simply does not verify. */
+export class SignerClient {
+  readonly #call: CallFn;
+
+  constructor(call: CallFn) {
+    this.#call = call;
+  }
+
+  /** The scheme's sizes (input ignored). */
+  async signerInfo(input: Uint8Array): Promise<SignerInfo> {
+    return decodeSignerInfo(await this.#call('signer_info', input));
+  }
+
+  /** A fresh key pair from the host's CSPRNG (input must be empty). */
+  async keygen(input: Uint8Array): Promise<KeyPair> {
+    return decodeKeyPair(await this.#call('keygen', input));
+  }
+
+  /** The key pair derived from a seed of exactly seedBytes bytes (ML-DSA: xi, 32 bytes). */
+  async keygenFromSeed(input: Uint8Array): Promise<KeyPair> {
+    return decodeKeyPair(await this.#call('keygen_from_seed', input));
+  }
+
+  /** The signature. */
+  async sign(signRequest: SignRequest): Promise<Uint8Array> {
+    return await this.#call('sign', encodeSignRequest(signRequest));
+  }
+
+  /** One byte: 1 if the signature is valid, 0 if not. */
+  async verify(verifyRequest: VerifyRequest): Promise<Uint8Array> {
+    return await this.#call('verify', encodeVerifyRequest(verifyRequest));
+  }
+}
+
 /** Capability name → its client class. */
 export const CLIENTS = {
   'selftest': SelftestClient,
   'aggregator': AggregatorClient,
+  'kem': KemClient,
+  'signer': SignerClient,
 } as const;

@@ -20,9 +20,9 @@ export type StatusCode = (typeof STATUS)[StatusName];
 export const FAST_PATH_CORE_EXPORTS = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
 export const FAST_PATH_CALL_PREFIX = 'x0t_call_';
 /** Every `x0t_call_<fn>` export some capability defines, sorted. */
-export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_echo', 'x0t_call_sum'] as const;
+export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_decaps', 'x0t_call_echo', 'x0t_call_encaps', 'x0t_call_kem_info', 'x0t_call_keygen', 'x0t_call_keygen_from_seed', 'x0t_call_sign', 'x0t_call_signer_info', 'x0t_call_sum', 'x0t_call_verify'] as const;
 /** Every Extism export (`<fn>`) some capability defines, sorted. */
-export const EXTISM_EXPORTS = ['aggregate', 'echo', 'sum'] as const;
+export const EXTISM_EXPORTS = ['aggregate', 'decaps', 'echo', 'encaps', 'kem_info', 'keygen', 'keygen_from_seed', 'sign', 'signer_info', 'sum', 'verify'] as const;
 
 /** The fast-path export of function `fn`. */
 export function fastPathExport(fn: string): string {
@@ -30,7 +30,7 @@ export function fastPathExport(fn: string): string {
 }
 
 /** Frame names, and 'bytes' for raw byte input/output. */
-export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest';
+export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest' | 'KemInfo' | 'SignerInfo' | 'KeyPair' | 'EncapsRequest' | 'Encapsulation' | 'DecapsRequest' | 'SignRequest' | 'VerifyRequest';
 export type PayloadName = FrameName | 'bytes';
 
 /** Each capability's functions: input/output frame (or 'bytes'), fast-path export, docs. */
@@ -50,10 +50,32 @@ export const CAPABILITIES = {
       aggregate: { input: 'AggregateRequest', output: 'F32Vector', fastPath: 'x0t_call_aggregate', doc: "The aggregate of the updates (dim floats)." },
     },
   },
+  'kem': {
+    doc: "A key-encapsulation mechanism (e.g. ML-KEM-768, FIPS 203). Inputs of the wrong length and encapsulation keys that fail the FIPS 203 modulus check are refused with badInput; a ciphertext that does not decrypt yields the implicit-rejection secret, never an error.",
+    functionNames: ['kem_info', 'keygen', 'keygen_from_seed', 'encaps', 'decaps'],
+    functions: {
+      kem_info: { input: 'bytes', output: 'KemInfo', fastPath: 'x0t_call_kem_info', doc: "The KEM's sizes (input ignored)." },
+      keygen: { input: 'bytes', output: 'KeyPair', fastPath: 'x0t_call_keygen', doc: "A fresh key pair from the host's CSPRNG (input must be empty)." },
+      keygen_from_seed: { input: 'bytes', output: 'KeyPair', fastPath: 'x0t_call_keygen_from_seed', doc: "The key pair derived from a seed of exactly seedBytes bytes (ML-KEM: d || z, 64 bytes)." },
+      encaps: { input: 'EncapsRequest', output: 'Encapsulation', fastPath: 'x0t_call_encaps', doc: "A ciphertext and shared secret for the public key." },
+      decaps: { input: 'DecapsRequest', output: 'bytes', fastPath: 'x0t_call_decaps', doc: "The shared secret carried by the ciphertext (or the implicit-rejection value)." },
+    },
+  },
+  'signer': {
+    doc: "A signature scheme (e.g. ML-DSA-65, FIPS 204) with context strings. Keys and context of the wrong length are refused with badInput; a malformed signature simply does not verify.",
+    functionNames: ['signer_info', 'keygen', 'keygen_from_seed', 'sign', 'verify'],
+    functions: {
+      signer_info: { input: 'bytes', output: 'SignerInfo', fastPath: 'x0t_call_signer_info', doc: "The scheme's sizes (input ignored)." },
+      keygen: { input: 'bytes', output: 'KeyPair', fastPath: 'x0t_call_keygen', doc: "A fresh key pair from the host's CSPRNG (input must be empty)." },
+      keygen_from_seed: { input: 'bytes', output: 'KeyPair', fastPath: 'x0t_call_keygen_from_seed', doc: "The key pair derived from a seed of exactly seedBytes bytes (ML-DSA: xi, 32 bytes)." },
+      sign: { input: 'SignRequest', output: 'bytes', fastPath: 'x0t_call_sign', doc: "The signature." },
+      verify: { input: 'VerifyRequest', output: 'bytes', fastPath: 'x0t_call_verify', doc: "One byte: 1 if the signature is valid, 0 if not." },
+    },
+  },
 } as const;
 export type CapabilityName = keyof typeof CAPABILITIES;
 export type CapabilityFunctionName<C extends CapabilityName> = keyof (typeof CAPABILITIES)[C]['functions'] & string;
-export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator'];
+export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator', 'kem', 'signer'];
 
 export function isCapabilityName(s: string): s is CapabilityName {
   return Object.hasOwn(CAPABILITIES, s);
@@ -64,6 +86,14 @@ export const FRAME_MAGIC = {
   F32Vector: 0x56323346, // "F32V"
   F64Vector: 0x56343646, // "F64V"
   AggregateRequest: 0x31524741, // "AGR1"
+  KemInfo: 0x494d454b, // "KEMI"
+  SignerInfo: 0x49474953, // "SIGI"
+  KeyPair: 0x5059454b, // "KEYP"
+  EncapsRequest: 0x434e454b, // "KENC"
+  Encapsulation: 0x524e454b, // "KENR"
+  DecapsRequest: 0x4345444b, // "KDEC"
+  SignRequest: 0x4e474953, // "SIGN"
+  VerifyRequest: 0x59465256, // "VRFY"
 } as const;
 
 /** Frame layouts as data (for generic tooling and tests). */
@@ -71,6 +101,14 @@ export const FRAMES = {
   F32Vector: { magic: "F32V", headerBytes: 8, header: ['len'], sections: [{ name: 'values', type: 'f32', length: ['len'] }], doc: "A vector of 32-bit floats." },
   F64Vector: { magic: "F64V", headerBytes: 8, header: ['len'], sections: [{ name: 'values', type: 'f64', length: ['len'] }], doc: "A vector of 64-bit floats." },
   AggregateRequest: { magic: "AGR1", headerBytes: 16, header: ['clients', 'dim'], sections: [{ name: 'weights', type: 'f32', length: ['clients'] }, { name: 'updates', type: 'f32', length: ['clients', 'dim'] }], doc: "One federated round's client updates: `clients` vectors of `dim` floats, row-major, with one weight per client (e.g. its sample count)." },
+  KemInfo: { magic: "KEMI", headerBytes: 32, header: ['publicKeyBytes', 'secretKeyBytes', 'ciphertextBytes', 'sharedSecretBytes', 'seedBytes', 'randomnessBytes'], sections: [], doc: "Sizes in bytes of a KEM's keys, ciphertext, shared secret, key-generation seed and encapsulation randomness." },
+  SignerInfo: { magic: "SIGI", headerBytes: 24, header: ['publicKeyBytes', 'secretKeyBytes', 'signatureBytes', 'seedBytes', 'maxContextBytes'], sections: [], doc: "Sizes in bytes of a signature scheme's keys, (maximum) signature and key-generation seed, and the longest context string it accepts." },
+  KeyPair: { magic: "KEYP", headerBytes: 16, header: ['publicKeyLen', 'secretKeyLen'], sections: [{ name: 'publicKey', type: 'u8', length: ['publicKeyLen'] }, { name: 'secretKey', type: 'u8', length: ['secretKeyLen'] }], doc: "A public key and its secret key." },
+  EncapsRequest: { magic: "KENC", headerBytes: 16, header: ['publicKeyLen', 'randomnessLen'], sections: [{ name: 'publicKey', type: 'u8', length: ['publicKeyLen'] }, { name: 'randomness', type: 'u8', length: ['randomnessLen'] }], doc: "Encapsulate to `publicKey`. `randomness` is empty (the plugin draws it from the host's CSPRNG) or exactly the KEM's randomnessBytes (deterministic encapsulation, for tests and known answers)." },
+  Encapsulation: { magic: "KENR", headerBytes: 16, header: ['ciphertextLen', 'sharedSecretLen'], sections: [{ name: 'ciphertext', type: 'u8', length: ['ciphertextLen'] }, { name: 'sharedSecret', type: 'u8', length: ['sharedSecretLen'] }], doc: "A ciphertext and the shared secret it carries." },
+  DecapsRequest: { magic: "KDEC", headerBytes: 16, header: ['secretKeyLen', 'ciphertextLen'], sections: [{ name: 'secretKey', type: 'u8', length: ['secretKeyLen'] }, { name: 'ciphertext', type: 'u8', length: ['ciphertextLen'] }], doc: "Decapsulate `ciphertext` with `secretKey`." },
+  SignRequest: { magic: "SIGN", headerBytes: 24, header: ['flags', 'secretKeyLen', 'contextLen', 'messageLen'], sections: [{ name: 'secretKey', type: 'u8', length: ['secretKeyLen'] }, { name: 'context', type: 'u8', length: ['contextLen'] }, { name: 'message', type: 'u8', length: ['messageLen'] }], doc: "Sign `message` under `context` (FIPS 204 context string, at most 255 bytes) with `secretKey`. `flags` bit 0 set = deterministic signing (no fresh randomness); clear = hedged (randomness from the host's CSPRNG)." },
+  VerifyRequest: { magic: "VRFY", headerBytes: 24, header: ['publicKeyLen', 'contextLen', 'messageLen', 'signatureLen'], sections: [{ name: 'publicKey', type: 'u8', length: ['publicKeyLen'] }, { name: 'context', type: 'u8', length: ['contextLen'] }, { name: 'message', type: 'u8', length: ['messageLen'] }, { name: 'signature', type: 'u8', length: ['signatureLen'] }], doc: "Check `signature` on `message` under `context` against `publicKey`." },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -401,11 +439,652 @@ export function decodeAggregateRequest<B extends ArrayBufferLike>(bytes: Uint8Ar
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// KemInfo
+
+/**
+ * Sizes in bytes of a KEM's keys, ciphertext, shared secret, key-generation seed and encapsulation randomness.
+ *
+ * Frame "KEMI" (0x494d454b): u32 magic | u32 publicKeyBytes | u32 secretKeyBytes | u32 ciphertextBytes | u32 sharedSecretBytes | u32 seedBytes | u32 randomnessBytes | pad to 32.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface KemInfo<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  publicKeyBytes: number;
+  /** Header field (u32). */
+  secretKeyBytes: number;
+  /** Header field (u32). */
+  ciphertextBytes: number;
+  /** Header field (u32). */
+  sharedSecretBytes: number;
+  /** Header field (u32). */
+  seedBytes: number;
+  /** Header field (u32). */
+  randomnessBytes: number;
+}
+
+/** Byte length of one KemInfo frame with these header fields. */
+export function byteLengthKemInfo(publicKeyBytes: number, secretKeyBytes: number, ciphertextBytes: number, sharedSecretBytes: number, seedBytes: number, randomnessBytes: number): number {
+  return 32;
+}
+
+/** Encodes one KemInfo frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeKemInfo(v: KemInfo): Uint8Array<ArrayBuffer> {
+  checkObject('KemInfo', v);
+  const publicKeyBytes = headerU32('KemInfo', 'publicKeyBytes', v.publicKeyBytes);
+  const secretKeyBytes = headerU32('KemInfo', 'secretKeyBytes', v.secretKeyBytes);
+  const ciphertextBytes = headerU32('KemInfo', 'ciphertextBytes', v.ciphertextBytes);
+  const sharedSecretBytes = headerU32('KemInfo', 'sharedSecretBytes', v.sharedSecretBytes);
+  const seedBytes = headerU32('KemInfo', 'seedBytes', v.seedBytes);
+  const randomnessBytes = headerU32('KemInfo', 'randomnessBytes', v.randomnessBytes);
+  const total = 32;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x494d454b, true);
+  dv.setUint32(4, publicKeyBytes, true);
+  dv.setUint32(8, secretKeyBytes, true);
+  dv.setUint32(12, ciphertextBytes, true);
+  dv.setUint32(16, sharedSecretBytes, true);
+  dv.setUint32(20, seedBytes, true);
+  dv.setUint32(24, randomnessBytes, true);
+  return out;
+}
+
+/**
+ * Decodes one KemInfo frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeKemInfo<B extends ArrayBufferLike>(bytes: Uint8Array<B>): KemInfo<B | ArrayBuffer> {
+  const dv = frameView('KemInfo', bytes, 32, 0x494d454b, "KEMI");
+  const publicKeyBytes = dv.getUint32(4, true);
+  const secretKeyBytes = dv.getUint32(8, true);
+  const ciphertextBytes = dv.getUint32(12, true);
+  const sharedSecretBytes = dv.getUint32(16, true);
+  const seedBytes = dv.getUint32(20, true);
+  const randomnessBytes = dv.getUint32(24, true);
+  let at = 32;
+  checkTotal('KemInfo', bytes, at, `publicKeyBytes=${publicKeyBytes}, secretKeyBytes=${secretKeyBytes}, ciphertextBytes=${ciphertextBytes}, sharedSecretBytes=${sharedSecretBytes}, seedBytes=${seedBytes}, randomnessBytes=${randomnessBytes}`);
+  return {
+    publicKeyBytes,
+    secretKeyBytes,
+    ciphertextBytes,
+    sharedSecretBytes,
+    seedBytes,
+    randomnessBytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SignerInfo
+
+/**
+ * Sizes in bytes of a signature scheme's keys, (maximum) signature and key-generation seed, and the longest context string it accepts.
+ *
+ * Frame "SIGI" (0x49474953): u32 magic | u32 publicKeyBytes | u32 secretKeyBytes | u32 signatureBytes | u32 seedBytes | u32 maxContextBytes | pad to 24.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface SignerInfo<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  publicKeyBytes: number;
+  /** Header field (u32). */
+  secretKeyBytes: number;
+  /** Header field (u32). */
+  signatureBytes: number;
+  /** Header field (u32). */
+  seedBytes: number;
+  /** Header field (u32). */
+  maxContextBytes: number;
+}
+
+/** Byte length of one SignerInfo frame with these header fields. */
+export function byteLengthSignerInfo(publicKeyBytes: number, secretKeyBytes: number, signatureBytes: number, seedBytes: number, maxContextBytes: number): number {
+  return 24;
+}
+
+/** Encodes one SignerInfo frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeSignerInfo(v: SignerInfo): Uint8Array<ArrayBuffer> {
+  checkObject('SignerInfo', v);
+  const publicKeyBytes = headerU32('SignerInfo', 'publicKeyBytes', v.publicKeyBytes);
+  const secretKeyBytes = headerU32('SignerInfo', 'secretKeyBytes', v.secretKeyBytes);
+  const signatureBytes = headerU32('SignerInfo', 'signatureBytes', v.signatureBytes);
+  const seedBytes = headerU32('SignerInfo', 'seedBytes', v.seedBytes);
+  const maxContextBytes = headerU32('SignerInfo', 'maxContextBytes', v.maxContextBytes);
+  const total = 24;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x49474953, true);
+  dv.setUint32(4, publicKeyBytes, true);
+  dv.setUint32(8, secretKeyBytes, true);
+  dv.setUint32(12, signatureBytes, true);
+  dv.setUint32(16, seedBytes, true);
+  dv.setUint32(20, maxContextBytes, true);
+  return out;
+}
+
+/**
+ * Decodes one SignerInfo frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeSignerInfo<B extends ArrayBufferLike>(bytes: Uint8Array<B>): SignerInfo<B | ArrayBuffer> {
+  const dv = frameView('SignerInfo', bytes, 24, 0x49474953, "SIGI");
+  const publicKeyBytes = dv.getUint32(4, true);
+  const secretKeyBytes = dv.getUint32(8, true);
+  const signatureBytes = dv.getUint32(12, true);
+  const seedBytes = dv.getUint32(16, true);
+  const maxContextBytes = dv.getUint32(20, true);
+  let at = 24;
+  checkTotal('SignerInfo', bytes, at, `publicKeyBytes=${publicKeyBytes}, secretKeyBytes=${secretKeyBytes}, signatureBytes=${signatureBytes}, seedBytes=${seedBytes}, maxContextBytes=${maxContextBytes}`);
+  return {
+    publicKeyBytes,
+    secretKeyBytes,
+    signatureBytes,
+    seedBytes,
+    maxContextBytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// KeyPair
+
+/**
+ * A public key and its secret key.
+ *
+ * Frame "KEYP" (0x5059454b): u32 magic | u32 publicKeyLen | u32 secretKeyLen | pad to 16 | u8 publicKey[publicKeyLen] padded to 8 | u8 secretKey[secretKeyLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface KeyPair<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  publicKeyLen: number;
+  /** Header field (u32). */
+  secretKeyLen: number;
+  /** u8 × publicKeyLen. */
+  publicKey: Uint8Array<B>;
+  /** u8 × secretKeyLen. */
+  secretKey: Uint8Array<B>;
+}
+
+/** Byte length of one KeyPair frame with these header fields. */
+export function byteLengthKeyPair(publicKeyLen: number, secretKeyLen: number): number {
+  return 16 + pad8(publicKeyLen * 1) + pad8(secretKeyLen * 1);
+}
+
+/** Encodes one KeyPair frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeKeyPair(v: KeyPair): Uint8Array<ArrayBuffer> {
+  checkObject('KeyPair', v);
+  const publicKeyLen = headerU32('KeyPair', 'publicKeyLen', v.publicKeyLen);
+  const secretKeyLen = headerU32('KeyPair', 'secretKeyLen', v.secretKeyLen);
+  const publicKey = sectionOf<Uint8Array>('KeyPair', 'publicKey', v.publicKey, 'Uint8Array', publicKeyLen, 'publicKeyLen');
+  const secretKey = sectionOf<Uint8Array>('KeyPair', 'secretKey', v.secretKey, 'Uint8Array', secretKeyLen, 'secretKeyLen');
+  const publicKeyAt = 16;
+  const secretKeyAt = publicKeyAt + pad8(publicKey.byteLength);
+  const total = secretKeyAt + pad8(secretKey.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x5059454b, true);
+  dv.setUint32(4, publicKeyLen, true);
+  dv.setUint32(8, secretKeyLen, true);
+  putSection(out, publicKeyAt, publicKey, 'u8');
+  putSection(out, secretKeyAt, secretKey, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one KeyPair frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeKeyPair<B extends ArrayBufferLike>(bytes: Uint8Array<B>): KeyPair<B | ArrayBuffer> {
+  const dv = frameView('KeyPair', bytes, 16, 0x5059454b, "KEYP");
+  const publicKeyLen = dv.getUint32(4, true);
+  const secretKeyLen = dv.getUint32(8, true);
+  let at = 16;
+  const publicKeyCount = publicKeyLen;
+  const publicKeyAt = at;
+  at = sectionEnd('KeyPair', 'publicKey', bytes, at, publicKeyCount, 1, 'publicKeyLen');
+  const secretKeyCount = secretKeyLen;
+  const secretKeyAt = at;
+  at = sectionEnd('KeyPair', 'secretKey', bytes, at, secretKeyCount, 1, 'secretKeyLen');
+  checkTotal('KeyPair', bytes, at, `publicKeyLen=${publicKeyLen}, secretKeyLen=${secretKeyLen}`);
+  return {
+    publicKeyLen,
+    secretKeyLen,
+    publicKey: readU8(bytes, publicKeyAt, publicKeyCount),
+    secretKey: readU8(bytes, secretKeyAt, secretKeyCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EncapsRequest
+
+/**
+ * Encapsulate to `publicKey`. `randomness` is empty (the plugin draws it from the host's CSPRNG) or exactly the KEM's randomnessBytes (deterministic encapsulation, for tests and known answers).
+ *
+ * Frame "KENC" (0x434e454b): u32 magic | u32 publicKeyLen | u32 randomnessLen | pad to 16 | u8 publicKey[publicKeyLen] padded to 8 | u8 randomness[randomnessLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface EncapsRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  publicKeyLen: number;
+  /** Header field (u32). */
+  randomnessLen: number;
+  /** u8 × publicKeyLen. */
+  publicKey: Uint8Array<B>;
+  /** u8 × randomnessLen. */
+  randomness: Uint8Array<B>;
+}
+
+/** Byte length of one EncapsRequest frame with these header fields. */
+export function byteLengthEncapsRequest(publicKeyLen: number, randomnessLen: number): number {
+  return 16 + pad8(publicKeyLen * 1) + pad8(randomnessLen * 1);
+}
+
+/** Encodes one EncapsRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEncapsRequest(v: EncapsRequest): Uint8Array<ArrayBuffer> {
+  checkObject('EncapsRequest', v);
+  const publicKeyLen = headerU32('EncapsRequest', 'publicKeyLen', v.publicKeyLen);
+  const randomnessLen = headerU32('EncapsRequest', 'randomnessLen', v.randomnessLen);
+  const publicKey = sectionOf<Uint8Array>('EncapsRequest', 'publicKey', v.publicKey, 'Uint8Array', publicKeyLen, 'publicKeyLen');
+  const randomness = sectionOf<Uint8Array>('EncapsRequest', 'randomness', v.randomness, 'Uint8Array', randomnessLen, 'randomnessLen');
+  const publicKeyAt = 16;
+  const randomnessAt = publicKeyAt + pad8(publicKey.byteLength);
+  const total = randomnessAt + pad8(randomness.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x434e454b, true);
+  dv.setUint32(4, publicKeyLen, true);
+  dv.setUint32(8, randomnessLen, true);
+  putSection(out, publicKeyAt, publicKey, 'u8');
+  putSection(out, randomnessAt, randomness, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one EncapsRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEncapsRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): EncapsRequest<B | ArrayBuffer> {
+  const dv = frameView('EncapsRequest', bytes, 16, 0x434e454b, "KENC");
+  const publicKeyLen = dv.getUint32(4, true);
+  const randomnessLen = dv.getUint32(8, true);
+  let at = 16;
+  const publicKeyCount = publicKeyLen;
+  const publicKeyAt = at;
+  at = sectionEnd('EncapsRequest', 'publicKey', bytes, at, publicKeyCount, 1, 'publicKeyLen');
+  const randomnessCount = randomnessLen;
+  const randomnessAt = at;
+  at = sectionEnd('EncapsRequest', 'randomness', bytes, at, randomnessCount, 1, 'randomnessLen');
+  checkTotal('EncapsRequest', bytes, at, `publicKeyLen=${publicKeyLen}, randomnessLen=${randomnessLen}`);
+  return {
+    publicKeyLen,
+    randomnessLen,
+    publicKey: readU8(bytes, publicKeyAt, publicKeyCount),
+    randomness: readU8(bytes, randomnessAt, randomnessCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encapsulation
+
+/**
+ * A ciphertext and the shared secret it carries.
+ *
+ * Frame "KENR" (0x524e454b): u32 magic | u32 ciphertextLen | u32 sharedSecretLen | pad to 16 | u8 ciphertext[ciphertextLen] padded to 8 | u8 sharedSecret[sharedSecretLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface Encapsulation<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  ciphertextLen: number;
+  /** Header field (u32). */
+  sharedSecretLen: number;
+  /** u8 × ciphertextLen. */
+  ciphertext: Uint8Array<B>;
+  /** u8 × sharedSecretLen. */
+  sharedSecret: Uint8Array<B>;
+}
+
+/** Byte length of one Encapsulation frame with these header fields. */
+export function byteLengthEncapsulation(ciphertextLen: number, sharedSecretLen: number): number {
+  return 16 + pad8(ciphertextLen * 1) + pad8(sharedSecretLen * 1);
+}
+
+/** Encodes one Encapsulation frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEncapsulation(v: Encapsulation): Uint8Array<ArrayBuffer> {
+  checkObject('Encapsulation', v);
+  const ciphertextLen = headerU32('Encapsulation', 'ciphertextLen', v.ciphertextLen);
+  const sharedSecretLen = headerU32('Encapsulation', 'sharedSecretLen', v.sharedSecretLen);
+  const ciphertext = sectionOf<Uint8Array>('Encapsulation', 'ciphertext', v.ciphertext, 'Uint8Array', ciphertextLen, 'ciphertextLen');
+  const sharedSecret = sectionOf<Uint8Array>('Encapsulation', 'sharedSecret', v.sharedSecret, 'Uint8Array', sharedSecretLen, 'sharedSecretLen');
+  const ciphertextAt = 16;
+  const sharedSecretAt = ciphertextAt + pad8(ciphertext.byteLength);
+  const total = sharedSecretAt + pad8(sharedSecret.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x524e454b, true);
+  dv.setUint32(4, ciphertextLen, true);
+  dv.setUint32(8, sharedSecretLen, true);
+  putSection(out, ciphertextAt, ciphertext, 'u8');
+  putSection(out, sharedSecretAt, sharedSecret, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one Encapsulation frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEncapsulation<B extends ArrayBufferLike>(bytes: Uint8Array<B>): Encapsulation<B | ArrayBuffer> {
+  const dv = frameView('Encapsulation', bytes, 16, 0x524e454b, "KENR");
+  const ciphertextLen = dv.getUint32(4, true);
+  const sharedSecretLen = dv.getUint32(8, true);
+  let at = 16;
+  const ciphertextCount = ciphertextLen;
+  const ciphertextAt = at;
+  at = sectionEnd('Encapsulation', 'ciphertext', bytes, at, ciphertextCount, 1, 'ciphertextLen');
+  const sharedSecretCount = sharedSecretLen;
+  const sharedSecretAt = at;
+  at = sectionEnd('Encapsulation', 'sharedSecret', bytes, at, sharedSecretCount, 1, 'sharedSecretLen');
+  checkTotal('Encapsulation', bytes, at, `ciphertextLen=${ciphertextLen}, sharedSecretLen=${sharedSecretLen}`);
+  return {
+    ciphertextLen,
+    sharedSecretLen,
+    ciphertext: readU8(bytes, ciphertextAt, ciphertextCount),
+    sharedSecret: readU8(bytes, sharedSecretAt, sharedSecretCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// DecapsRequest
+
+/**
+ * Decapsulate `ciphertext` with `secretKey`.
+ *
+ * Frame "KDEC" (0x4345444b): u32 magic | u32 secretKeyLen | u32 ciphertextLen | pad to 16 | u8 secretKey[secretKeyLen] padded to 8 | u8 ciphertext[ciphertextLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface DecapsRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  secretKeyLen: number;
+  /** Header field (u32). */
+  ciphertextLen: number;
+  /** u8 × secretKeyLen. */
+  secretKey: Uint8Array<B>;
+  /** u8 × ciphertextLen. */
+  ciphertext: Uint8Array<B>;
+}
+
+/** Byte length of one DecapsRequest frame with these header fields. */
+export function byteLengthDecapsRequest(secretKeyLen: number, ciphertextLen: number): number {
+  return 16 + pad8(secretKeyLen * 1) + pad8(ciphertextLen * 1);
+}
+
+/** Encodes one DecapsRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeDecapsRequest(v: DecapsRequest): Uint8Array<ArrayBuffer> {
+  checkObject('DecapsRequest', v);
+  const secretKeyLen = headerU32('DecapsRequest', 'secretKeyLen', v.secretKeyLen);
+  const ciphertextLen = headerU32('DecapsRequest', 'ciphertextLen', v.ciphertextLen);
+  const secretKey = sectionOf<Uint8Array>('DecapsRequest', 'secretKey', v.secretKey, 'Uint8Array', secretKeyLen, 'secretKeyLen');
+  const ciphertext = sectionOf<Uint8Array>('DecapsRequest', 'ciphertext', v.ciphertext, 'Uint8Array', ciphertextLen, 'ciphertextLen');
+  const secretKeyAt = 16;
+  const ciphertextAt = secretKeyAt + pad8(secretKey.byteLength);
+  const total = ciphertextAt + pad8(ciphertext.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x4345444b, true);
+  dv.setUint32(4, secretKeyLen, true);
+  dv.setUint32(8, ciphertextLen, true);
+  putSection(out, secretKeyAt, secretKey, 'u8');
+  putSection(out, ciphertextAt, ciphertext, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one DecapsRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeDecapsRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): DecapsRequest<B | ArrayBuffer> {
+  const dv = frameView('DecapsRequest', bytes, 16, 0x4345444b, "KDEC");
+  const secretKeyLen = dv.getUint32(4, true);
+  const ciphertextLen = dv.getUint32(8, true);
+  let at = 16;
+  const secretKeyCount = secretKeyLen;
+  const secretKeyAt = at;
+  at = sectionEnd('DecapsRequest', 'secretKey', bytes, at, secretKeyCount, 1, 'secretKeyLen');
+  const ciphertextCount = ciphertextLen;
+  const ciphertextAt = at;
+  at = sectionEnd('DecapsRequest', 'ciphertext', bytes, at, ciphertextCount, 1, 'ciphertextLen');
+  checkTotal('DecapsRequest', bytes, at, `secretKeyLen=${secretKeyLen}, ciphertextLen=${ciphertextLen}`);
+  return {
+    secretKeyLen,
+    ciphertextLen,
+    secretKey: readU8(bytes, secretKeyAt, secretKeyCount),
+    ciphertext: readU8(bytes, ciphertextAt, ciphertextCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SignRequest
+
+/**
+ * Sign `message` under `context` (FIPS 204 context string, at most 255 bytes) with `secretKey`. `flags` bit 0 set = deterministic signing (no fresh randomness); clear = hedged (randomness from the host's CSPRNG).
+ *
+ * Frame "SIGN" (0x4e474953): u32 magic | u32 flags | u32 secretKeyLen | u32 contextLen | u32 messageLen | pad to 24 | u8 secretKey[secretKeyLen] padded to 8 | u8 context[contextLen] padded to 8 | u8 message[messageLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface SignRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  flags: number;
+  /** Header field (u32). */
+  secretKeyLen: number;
+  /** Header field (u32). */
+  contextLen: number;
+  /** Header field (u32). */
+  messageLen: number;
+  /** u8 × secretKeyLen. */
+  secretKey: Uint8Array<B>;
+  /** u8 × contextLen. */
+  context: Uint8Array<B>;
+  /** u8 × messageLen. */
+  message: Uint8Array<B>;
+}
+
+/** Byte length of one SignRequest frame with these header fields. */
+export function byteLengthSignRequest(flags: number, secretKeyLen: number, contextLen: number, messageLen: number): number {
+  return 24 + pad8(secretKeyLen * 1) + pad8(contextLen * 1) + pad8(messageLen * 1);
+}
+
+/** Encodes one SignRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeSignRequest(v: SignRequest): Uint8Array<ArrayBuffer> {
+  checkObject('SignRequest', v);
+  const flags = headerU32('SignRequest', 'flags', v.flags);
+  const secretKeyLen = headerU32('SignRequest', 'secretKeyLen', v.secretKeyLen);
+  const contextLen = headerU32('SignRequest', 'contextLen', v.contextLen);
+  const messageLen = headerU32('SignRequest', 'messageLen', v.messageLen);
+  const secretKey = sectionOf<Uint8Array>('SignRequest', 'secretKey', v.secretKey, 'Uint8Array', secretKeyLen, 'secretKeyLen');
+  const context = sectionOf<Uint8Array>('SignRequest', 'context', v.context, 'Uint8Array', contextLen, 'contextLen');
+  const message = sectionOf<Uint8Array>('SignRequest', 'message', v.message, 'Uint8Array', messageLen, 'messageLen');
+  const secretKeyAt = 24;
+  const contextAt = secretKeyAt + pad8(secretKey.byteLength);
+  const messageAt = contextAt + pad8(context.byteLength);
+  const total = messageAt + pad8(message.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x4e474953, true);
+  dv.setUint32(4, flags, true);
+  dv.setUint32(8, secretKeyLen, true);
+  dv.setUint32(12, contextLen, true);
+  dv.setUint32(16, messageLen, true);
+  putSection(out, secretKeyAt, secretKey, 'u8');
+  putSection(out, contextAt, context, 'u8');
+  putSection(out, messageAt, message, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one SignRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeSignRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): SignRequest<B | ArrayBuffer> {
+  const dv = frameView('SignRequest', bytes, 24, 0x4e474953, "SIGN");
+  const flags = dv.getUint32(4, true);
+  const secretKeyLen = dv.getUint32(8, true);
+  const contextLen = dv.getUint32(12, true);
+  const messageLen = dv.getUint32(16, true);
+  let at = 24;
+  const secretKeyCount = secretKeyLen;
+  const secretKeyAt = at;
+  at = sectionEnd('SignRequest', 'secretKey', bytes, at, secretKeyCount, 1, 'secretKeyLen');
+  const contextCount = contextLen;
+  const contextAt = at;
+  at = sectionEnd('SignRequest', 'context', bytes, at, contextCount, 1, 'contextLen');
+  const messageCount = messageLen;
+  const messageAt = at;
+  at = sectionEnd('SignRequest', 'message', bytes, at, messageCount, 1, 'messageLen');
+  checkTotal('SignRequest', bytes, at, `flags=${flags}, secretKeyLen=${secretKeyLen}, contextLen=${contextLen}, messageLen=${messageLen}`);
+  return {
+    flags,
+    secretKeyLen,
+    contextLen,
+    messageLen,
+    secretKey: readU8(bytes, secretKeyAt, secretKeyCount),
+    context: readU8(bytes, contextAt, contextCount),
+    message: readU8(bytes, messageAt, messageCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// VerifyRequest
+
+/**
+ * Check `signature` on `message` under `context` against `publicKey`.
+ *
+ * Frame "VRFY" (0x59465256): u32 magic | u32 publicKeyLen | u32 contextLen | u32 messageLen | u32 signatureLen | pad to 24 | u8 publicKey[publicKeyLen] padded to 8 | u8 context[contextLen] padded to 8 | u8 message[messageLen] padded to 8 | u8 signature[signatureLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface VerifyRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  publicKeyLen: number;
+  /** Header field (u32). */
+  contextLen: number;
+  /** Header field (u32). */
+  messageLen: number;
+  /** Header field (u32). */
+  signatureLen: number;
+  /** u8 × publicKeyLen. */
+  publicKey: Uint8Array<B>;
+  /** u8 × contextLen. */
+  context: Uint8Array<B>;
+  /** u8 × messageLen. */
+  message: Uint8Array<B>;
+  /** u8 × signatureLen. */
+  signature: Uint8Array<B>;
+}
+
+/** Byte length of one VerifyRequest frame with these header fields. */
+export function byteLengthVerifyRequest(publicKeyLen: number, contextLen: number, messageLen: number, signatureLen: number): number {
+  return 24 + pad8(publicKeyLen * 1) + pad8(contextLen * 1) + pad8(messageLen * 1) + pad8(signatureLen * 1);
+}
+
+/** Encodes one VerifyRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeVerifyRequest(v: VerifyRequest): Uint8Array<ArrayBuffer> {
+  checkObject('VerifyRequest', v);
+  const publicKeyLen = headerU32('VerifyRequest', 'publicKeyLen', v.publicKeyLen);
+  const contextLen = headerU32('VerifyRequest', 'contextLen', v.contextLen);
+  const messageLen = headerU32('VerifyRequest', 'messageLen', v.messageLen);
+  const signatureLen = headerU32('VerifyRequest', 'signatureLen', v.signatureLen);
+  const publicKey = sectionOf<Uint8Array>('VerifyRequest', 'publicKey', v.publicKey, 'Uint8Array', publicKeyLen, 'publicKeyLen');
+  const context = sectionOf<Uint8Array>('VerifyRequest', 'context', v.context, 'Uint8Array', contextLen, 'contextLen');
+  const message = sectionOf<Uint8Array>('VerifyRequest', 'message', v.message, 'Uint8Array', messageLen, 'messageLen');
+  const signature = sectionOf<Uint8Array>('VerifyRequest', 'signature', v.signature, 'Uint8Array', signatureLen, 'signatureLen');
+  const publicKeyAt = 24;
+  const contextAt = publicKeyAt + pad8(publicKey.byteLength);
+  const messageAt = contextAt + pad8(context.byteLength);
+  const signatureAt = messageAt + pad8(message.byteLength);
+  const total = signatureAt + pad8(signature.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x59465256, true);
+  dv.setUint32(4, publicKeyLen, true);
+  dv.setUint32(8, contextLen, true);
+  dv.setUint32(12, messageLen, true);
+  dv.setUint32(16, signatureLen, true);
+  putSection(out, publicKeyAt, publicKey, 'u8');
+  putSection(out, contextAt, context, 'u8');
+  putSection(out, messageAt, message, 'u8');
+  putSection(out, signatureAt, signature, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one VerifyRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeVerifyRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): VerifyRequest<B | ArrayBuffer> {
+  const dv = frameView('VerifyRequest', bytes, 24, 0x59465256, "VRFY");
+  const publicKeyLen = dv.getUint32(4, true);
+  const contextLen = dv.getUint32(8, true);
+  const messageLen = dv.getUint32(12, true);
+  const signatureLen = dv.getUint32(16, true);
+  let at = 24;
+  const publicKeyCount = publicKeyLen;
+  const publicKeyAt = at;
+  at = sectionEnd('VerifyRequest', 'publicKey', bytes, at, publicKeyCount, 1, 'publicKeyLen');
+  const contextCount = contextLen;
+  const contextAt = at;
+  at = sectionEnd('VerifyRequest', 'context', bytes, at, contextCount, 1, 'contextLen');
+  const messageCount = messageLen;
+  const messageAt = at;
+  at = sectionEnd('VerifyRequest', 'message', bytes, at, messageCount, 1, 'messageLen');
+  const signatureCount = signatureLen;
+  const signatureAt = at;
+  at = sectionEnd('VerifyRequest', 'signature', bytes, at, signatureCount, 1, 'signatureLen');
+  checkTotal('VerifyRequest', bytes, at, `publicKeyLen=${publicKeyLen}, contextLen=${contextLen}, messageLen=${messageLen}, signatureLen=${signatureLen}`);
+  return {
+    publicKeyLen,
+    contextLen,
+    messageLen,
+    signatureLen,
+    publicKey: readU8(bytes, publicKeyAt, publicKeyCount),
+    context: readU8(bytes, contextAt, contextCount),
+    message: readU8(bytes, messageAt, messageCount),
+    signature: readU8(bytes, signatureAt, signatureCount),
+  };
+}
+
 /** Frame name → its TypeScript type. */
 export interface FrameTypes {
   F32Vector: F32Vector;
   F64Vector: F64Vector;
   AggregateRequest: AggregateRequest;
+  KemInfo: KemInfo;
+  SignerInfo: SignerInfo;
+  KeyPair: KeyPair;
+  EncapsRequest: EncapsRequest;
+  Encapsulation: Encapsulation;
+  DecapsRequest: DecapsRequest;
+  SignRequest: SignRequest;
+  VerifyRequest: VerifyRequest;
 }
 
 /** Encoder and decoder of every frame, by name. */
@@ -413,6 +1092,14 @@ export const FRAME_CODECS: { readonly [K in FrameName]: { readonly encode: (v: F
   F32Vector: { encode: encodeF32Vector, decode: decodeF32Vector },
   F64Vector: { encode: encodeF64Vector, decode: decodeF64Vector },
   AggregateRequest: { encode: encodeAggregateRequest, decode: decodeAggregateRequest },
+  KemInfo: { encode: encodeKemInfo, decode: decodeKemInfo },
+  SignerInfo: { encode: encodeSignerInfo, decode: decodeSignerInfo },
+  KeyPair: { encode: encodeKeyPair, decode: decodeKeyPair },
+  EncapsRequest: { encode: encodeEncapsRequest, decode: decodeEncapsRequest },
+  Encapsulation: { encode: encodeEncapsulation, decode: decodeEncapsulation },
+  DecapsRequest: { encode: encodeDecapsRequest, decode: decodeDecapsRequest },
+  SignRequest: { encode: encodeSignRequest, decode: decodeSignRequest },
+  VerifyRequest: { encode: encodeVerifyRequest, decode: decodeVerifyRequest },
 };
 
 /** The TypeScript type of a payload ('bytes' → Uint8Array). */

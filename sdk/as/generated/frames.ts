@@ -271,3 +271,859 @@ export class AggregateRequest {
     return AggregateRequest.writeInto(v, out, clients, dim) ? v : null;
   }
 }
+
+/**
+ * Sizes in bytes of a KEM's keys, ciphertext, shared secret, key-generation seed and encapsulation randomness.
+ *
+ * Frame "KEMI": header publicKeyBytes, secretKeyBytes, ciphertextBytes, sharedSecretBytes, seedBytes, randomnessBytes; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class KemInfo {
+  /** "KEMI" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x494d454b;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 32;
+
+  /** Header field `publicKeyBytes`. */
+  publicKeyBytes: u32 = 0;
+  /** Header field `secretKeyBytes`. */
+  secretKeyBytes: u32 = 0;
+  /** Header field `ciphertextBytes`. */
+  ciphertextBytes: u32 = 0;
+  /** Header field `sharedSecretBytes`. */
+  sharedSecretBytes: u32 = 0;
+  /** Header field `seedBytes`. */
+  seedBytes: u32 = 0;
+  /** Header field `randomnessBytes`. */
+  randomnessBytes: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(publicKeyBytes: u32, secretKeyBytes: u32, ciphertextBytes: u32, sharedSecretBytes: u32, seedBytes: u32, randomnessBytes: u32): u64 {
+    let total: u64 = 32;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: KemInfo, frame: usize): void {
+    let at: usize = frame + 32;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: KemInfo, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 32) return "KemInfo: frame is " + byteLen.toString() + " bytes, shorter than its 32-byte header";
+    if (load<u32>(ptr) != 0x494d454b) return "KemInfo: bad magic, expected KEMI";
+    const publicKeyBytes = load<u32>(ptr, 4);
+    const secretKeyBytes = load<u32>(ptr, 8);
+    const ciphertextBytes = load<u32>(ptr, 12);
+    const sharedSecretBytes = load<u32>(ptr, 16);
+    const seedBytes = load<u32>(ptr, 20);
+    const randomnessBytes = load<u32>(ptr, 24);
+    const total = KemInfo.byteLengthFor(publicKeyBytes, secretKeyBytes, ciphertextBytes, sharedSecretBytes, seedBytes, randomnessBytes);
+    if (total != <u64>byteLen) {
+      return "KemInfo: frame is " + byteLen.toString() + " bytes but its header (publicKeyBytes=" + publicKeyBytes.toString() + ", secretKeyBytes=" + secretKeyBytes.toString() + ", ciphertextBytes=" + ciphertextBytes.toString() + ", sharedSecretBytes=" + sharedSecretBytes.toString() + ", seedBytes=" + seedBytes.toString() + ", randomnessBytes=" + randomnessBytes.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.publicKeyBytes = publicKeyBytes;
+    v.secretKeyBytes = secretKeyBytes;
+    v.ciphertextBytes = ciphertextBytes;
+    v.sharedSecretBytes = sharedSecretBytes;
+    v.seedBytes = seedBytes;
+    v.randomnessBytes = randomnessBytes;
+    KemInfo.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): KemInfo | null {
+    const v = new KemInfo();
+    return KemInfo.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one KemInfo frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: KemInfo, out: OutputWriter, publicKeyBytes: u32, secretKeyBytes: u32, ciphertextBytes: u32, sharedSecretBytes: u32, seedBytes: u32, randomnessBytes: u32): bool {
+    const total = KemInfo.byteLengthFor(publicKeyBytes, secretKeyBytes, ciphertextBytes, sharedSecretBytes, seedBytes, randomnessBytes);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x494d454b);
+    store<u32>(p, publicKeyBytes, 4);
+    store<u32>(p, secretKeyBytes, 8);
+    store<u32>(p, ciphertextBytes, 12);
+    store<u32>(p, sharedSecretBytes, 16);
+    store<u32>(p, seedBytes, 20);
+    store<u32>(p, randomnessBytes, 24);
+    store<u32>(p, 0, 28);
+    v.publicKeyBytes = publicKeyBytes;
+    v.secretKeyBytes = secretKeyBytes;
+    v.ciphertextBytes = ciphertextBytes;
+    v.sharedSecretBytes = sharedSecretBytes;
+    v.seedBytes = seedBytes;
+    v.randomnessBytes = randomnessBytes;
+    KemInfo.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, publicKeyBytes: u32, secretKeyBytes: u32, ciphertextBytes: u32, sharedSecretBytes: u32, seedBytes: u32, randomnessBytes: u32): KemInfo | null {
+    const v = new KemInfo();
+    return KemInfo.writeInto(v, out, publicKeyBytes, secretKeyBytes, ciphertextBytes, sharedSecretBytes, seedBytes, randomnessBytes) ? v : null;
+  }
+}
+
+/**
+ * Sizes in bytes of a signature scheme's keys, (maximum) signature and key-generation seed, and the longest context string it accepts.
+ *
+ * Frame "SIGI": header publicKeyBytes, secretKeyBytes, signatureBytes, seedBytes, maxContextBytes; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class SignerInfo {
+  /** "SIGI" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x49474953;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 24;
+
+  /** Header field `publicKeyBytes`. */
+  publicKeyBytes: u32 = 0;
+  /** Header field `secretKeyBytes`. */
+  secretKeyBytes: u32 = 0;
+  /** Header field `signatureBytes`. */
+  signatureBytes: u32 = 0;
+  /** Header field `seedBytes`. */
+  seedBytes: u32 = 0;
+  /** Header field `maxContextBytes`. */
+  maxContextBytes: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(publicKeyBytes: u32, secretKeyBytes: u32, signatureBytes: u32, seedBytes: u32, maxContextBytes: u32): u64 {
+    let total: u64 = 24;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: SignerInfo, frame: usize): void {
+    let at: usize = frame + 24;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: SignerInfo, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 24) return "SignerInfo: frame is " + byteLen.toString() + " bytes, shorter than its 24-byte header";
+    if (load<u32>(ptr) != 0x49474953) return "SignerInfo: bad magic, expected SIGI";
+    const publicKeyBytes = load<u32>(ptr, 4);
+    const secretKeyBytes = load<u32>(ptr, 8);
+    const signatureBytes = load<u32>(ptr, 12);
+    const seedBytes = load<u32>(ptr, 16);
+    const maxContextBytes = load<u32>(ptr, 20);
+    const total = SignerInfo.byteLengthFor(publicKeyBytes, secretKeyBytes, signatureBytes, seedBytes, maxContextBytes);
+    if (total != <u64>byteLen) {
+      return "SignerInfo: frame is " + byteLen.toString() + " bytes but its header (publicKeyBytes=" + publicKeyBytes.toString() + ", secretKeyBytes=" + secretKeyBytes.toString() + ", signatureBytes=" + signatureBytes.toString() + ", seedBytes=" + seedBytes.toString() + ", maxContextBytes=" + maxContextBytes.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.publicKeyBytes = publicKeyBytes;
+    v.secretKeyBytes = secretKeyBytes;
+    v.signatureBytes = signatureBytes;
+    v.seedBytes = seedBytes;
+    v.maxContextBytes = maxContextBytes;
+    SignerInfo.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): SignerInfo | null {
+    const v = new SignerInfo();
+    return SignerInfo.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one SignerInfo frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: SignerInfo, out: OutputWriter, publicKeyBytes: u32, secretKeyBytes: u32, signatureBytes: u32, seedBytes: u32, maxContextBytes: u32): bool {
+    const total = SignerInfo.byteLengthFor(publicKeyBytes, secretKeyBytes, signatureBytes, seedBytes, maxContextBytes);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x49474953);
+    store<u32>(p, publicKeyBytes, 4);
+    store<u32>(p, secretKeyBytes, 8);
+    store<u32>(p, signatureBytes, 12);
+    store<u32>(p, seedBytes, 16);
+    store<u32>(p, maxContextBytes, 20);
+    v.publicKeyBytes = publicKeyBytes;
+    v.secretKeyBytes = secretKeyBytes;
+    v.signatureBytes = signatureBytes;
+    v.seedBytes = seedBytes;
+    v.maxContextBytes = maxContextBytes;
+    SignerInfo.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, publicKeyBytes: u32, secretKeyBytes: u32, signatureBytes: u32, seedBytes: u32, maxContextBytes: u32): SignerInfo | null {
+    const v = new SignerInfo();
+    return SignerInfo.writeInto(v, out, publicKeyBytes, secretKeyBytes, signatureBytes, seedBytes, maxContextBytes) ? v : null;
+  }
+}
+
+/**
+ * A public key and its secret key.
+ *
+ * Frame "KEYP": header publicKeyLen, secretKeyLen; sections u8 publicKey[publicKeyLen], u8 secretKey[secretKeyLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class KeyPair {
+  /** "KEYP" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x5059454b;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `publicKeyLen`. */
+  publicKeyLen: u32 = 0;
+  /** Header field `secretKeyLen`. */
+  secretKeyLen: u32 = 0;
+  /** Address of section `publicKey`: u8 × publicKeyLen (8-aligned within the frame). */
+  publicKey: usize = 0;
+  /** Element count of `publicKey` (publicKeyLen). */
+  publicKeyLength: u32 = 0;
+  /** Address of section `secretKey`: u8 × secretKeyLen (8-aligned within the frame). */
+  secretKey: usize = 0;
+  /** Element count of `secretKey` (secretKeyLen). */
+  secretKeyLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(publicKeyLen: u32, secretKeyLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>publicKeyLen, 1);
+    total = addSection(total, <u64>secretKeyLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: KeyPair, frame: usize): void {
+    let at: usize = frame + 16;
+    v.publicKeyLength = v.publicKeyLen;
+    v.publicKey = at;
+    at += pad8(<usize>v.publicKeyLength * 1);
+    v.secretKeyLength = v.secretKeyLen;
+    v.secretKey = at;
+    at += pad8(<usize>v.secretKeyLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: KeyPair, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "KeyPair: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x5059454b) return "KeyPair: bad magic, expected KEYP";
+    const publicKeyLen = load<u32>(ptr, 4);
+    const secretKeyLen = load<u32>(ptr, 8);
+    const total = KeyPair.byteLengthFor(publicKeyLen, secretKeyLen);
+    if (total != <u64>byteLen) {
+      return "KeyPair: frame is " + byteLen.toString() + " bytes but its header (publicKeyLen=" + publicKeyLen.toString() + ", secretKeyLen=" + secretKeyLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.publicKeyLen = publicKeyLen;
+    v.secretKeyLen = secretKeyLen;
+    KeyPair.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): KeyPair | null {
+    const v = new KeyPair();
+    return KeyPair.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one KeyPair frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: KeyPair, out: OutputWriter, publicKeyLen: u32, secretKeyLen: u32): bool {
+    const total = KeyPair.byteLengthFor(publicKeyLen, secretKeyLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x5059454b);
+    store<u32>(p, publicKeyLen, 4);
+    store<u32>(p, secretKeyLen, 8);
+    store<u32>(p, 0, 12);
+    v.publicKeyLen = publicKeyLen;
+    v.secretKeyLen = secretKeyLen;
+    KeyPair.place(v, p);
+    zeroPad(v.publicKey, <usize>v.publicKeyLength * 1);
+    zeroPad(v.secretKey, <usize>v.secretKeyLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, publicKeyLen: u32, secretKeyLen: u32): KeyPair | null {
+    const v = new KeyPair();
+    return KeyPair.writeInto(v, out, publicKeyLen, secretKeyLen) ? v : null;
+  }
+}
+
+/**
+ * Encapsulate to `publicKey`. `randomness` is empty (the plugin draws it from the host's CSPRNG) or exactly the KEM's randomnessBytes (deterministic encapsulation, for tests and known answers).
+ *
+ * Frame "KENC": header publicKeyLen, randomnessLen; sections u8 publicKey[publicKeyLen], u8 randomness[randomnessLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class EncapsRequest {
+  /** "KENC" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x434e454b;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `publicKeyLen`. */
+  publicKeyLen: u32 = 0;
+  /** Header field `randomnessLen`. */
+  randomnessLen: u32 = 0;
+  /** Address of section `publicKey`: u8 × publicKeyLen (8-aligned within the frame). */
+  publicKey: usize = 0;
+  /** Element count of `publicKey` (publicKeyLen). */
+  publicKeyLength: u32 = 0;
+  /** Address of section `randomness`: u8 × randomnessLen (8-aligned within the frame). */
+  randomness: usize = 0;
+  /** Element count of `randomness` (randomnessLen). */
+  randomnessLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(publicKeyLen: u32, randomnessLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>publicKeyLen, 1);
+    total = addSection(total, <u64>randomnessLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: EncapsRequest, frame: usize): void {
+    let at: usize = frame + 16;
+    v.publicKeyLength = v.publicKeyLen;
+    v.publicKey = at;
+    at += pad8(<usize>v.publicKeyLength * 1);
+    v.randomnessLength = v.randomnessLen;
+    v.randomness = at;
+    at += pad8(<usize>v.randomnessLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: EncapsRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "EncapsRequest: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x434e454b) return "EncapsRequest: bad magic, expected KENC";
+    const publicKeyLen = load<u32>(ptr, 4);
+    const randomnessLen = load<u32>(ptr, 8);
+    const total = EncapsRequest.byteLengthFor(publicKeyLen, randomnessLen);
+    if (total != <u64>byteLen) {
+      return "EncapsRequest: frame is " + byteLen.toString() + " bytes but its header (publicKeyLen=" + publicKeyLen.toString() + ", randomnessLen=" + randomnessLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.publicKeyLen = publicKeyLen;
+    v.randomnessLen = randomnessLen;
+    EncapsRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): EncapsRequest | null {
+    const v = new EncapsRequest();
+    return EncapsRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one EncapsRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: EncapsRequest, out: OutputWriter, publicKeyLen: u32, randomnessLen: u32): bool {
+    const total = EncapsRequest.byteLengthFor(publicKeyLen, randomnessLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x434e454b);
+    store<u32>(p, publicKeyLen, 4);
+    store<u32>(p, randomnessLen, 8);
+    store<u32>(p, 0, 12);
+    v.publicKeyLen = publicKeyLen;
+    v.randomnessLen = randomnessLen;
+    EncapsRequest.place(v, p);
+    zeroPad(v.publicKey, <usize>v.publicKeyLength * 1);
+    zeroPad(v.randomness, <usize>v.randomnessLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, publicKeyLen: u32, randomnessLen: u32): EncapsRequest | null {
+    const v = new EncapsRequest();
+    return EncapsRequest.writeInto(v, out, publicKeyLen, randomnessLen) ? v : null;
+  }
+}
+
+/**
+ * A ciphertext and the shared secret it carries.
+ *
+ * Frame "KENR": header ciphertextLen, sharedSecretLen; sections u8 ciphertext[ciphertextLen], u8 sharedSecret[sharedSecretLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class Encapsulation {
+  /** "KENR" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x524e454b;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `ciphertextLen`. */
+  ciphertextLen: u32 = 0;
+  /** Header field `sharedSecretLen`. */
+  sharedSecretLen: u32 = 0;
+  /** Address of section `ciphertext`: u8 × ciphertextLen (8-aligned within the frame). */
+  ciphertext: usize = 0;
+  /** Element count of `ciphertext` (ciphertextLen). */
+  ciphertextLength: u32 = 0;
+  /** Address of section `sharedSecret`: u8 × sharedSecretLen (8-aligned within the frame). */
+  sharedSecret: usize = 0;
+  /** Element count of `sharedSecret` (sharedSecretLen). */
+  sharedSecretLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(ciphertextLen: u32, sharedSecretLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>ciphertextLen, 1);
+    total = addSection(total, <u64>sharedSecretLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: Encapsulation, frame: usize): void {
+    let at: usize = frame + 16;
+    v.ciphertextLength = v.ciphertextLen;
+    v.ciphertext = at;
+    at += pad8(<usize>v.ciphertextLength * 1);
+    v.sharedSecretLength = v.sharedSecretLen;
+    v.sharedSecret = at;
+    at += pad8(<usize>v.sharedSecretLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: Encapsulation, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "Encapsulation: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x524e454b) return "Encapsulation: bad magic, expected KENR";
+    const ciphertextLen = load<u32>(ptr, 4);
+    const sharedSecretLen = load<u32>(ptr, 8);
+    const total = Encapsulation.byteLengthFor(ciphertextLen, sharedSecretLen);
+    if (total != <u64>byteLen) {
+      return "Encapsulation: frame is " + byteLen.toString() + " bytes but its header (ciphertextLen=" + ciphertextLen.toString() + ", sharedSecretLen=" + sharedSecretLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.ciphertextLen = ciphertextLen;
+    v.sharedSecretLen = sharedSecretLen;
+    Encapsulation.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): Encapsulation | null {
+    const v = new Encapsulation();
+    return Encapsulation.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one Encapsulation frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: Encapsulation, out: OutputWriter, ciphertextLen: u32, sharedSecretLen: u32): bool {
+    const total = Encapsulation.byteLengthFor(ciphertextLen, sharedSecretLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x524e454b);
+    store<u32>(p, ciphertextLen, 4);
+    store<u32>(p, sharedSecretLen, 8);
+    store<u32>(p, 0, 12);
+    v.ciphertextLen = ciphertextLen;
+    v.sharedSecretLen = sharedSecretLen;
+    Encapsulation.place(v, p);
+    zeroPad(v.ciphertext, <usize>v.ciphertextLength * 1);
+    zeroPad(v.sharedSecret, <usize>v.sharedSecretLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, ciphertextLen: u32, sharedSecretLen: u32): Encapsulation | null {
+    const v = new Encapsulation();
+    return Encapsulation.writeInto(v, out, ciphertextLen, sharedSecretLen) ? v : null;
+  }
+}
+
+/**
+ * Decapsulate `ciphertext` with `secretKey`.
+ *
+ * Frame "KDEC": header secretKeyLen, ciphertextLen; sections u8 secretKey[secretKeyLen], u8 ciphertext[ciphertextLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class DecapsRequest {
+  /** "KDEC" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x4345444b;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `secretKeyLen`. */
+  secretKeyLen: u32 = 0;
+  /** Header field `ciphertextLen`. */
+  ciphertextLen: u32 = 0;
+  /** Address of section `secretKey`: u8 × secretKeyLen (8-aligned within the frame). */
+  secretKey: usize = 0;
+  /** Element count of `secretKey` (secretKeyLen). */
+  secretKeyLength: u32 = 0;
+  /** Address of section `ciphertext`: u8 × ciphertextLen (8-aligned within the frame). */
+  ciphertext: usize = 0;
+  /** Element count of `ciphertext` (ciphertextLen). */
+  ciphertextLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(secretKeyLen: u32, ciphertextLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>secretKeyLen, 1);
+    total = addSection(total, <u64>ciphertextLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: DecapsRequest, frame: usize): void {
+    let at: usize = frame + 16;
+    v.secretKeyLength = v.secretKeyLen;
+    v.secretKey = at;
+    at += pad8(<usize>v.secretKeyLength * 1);
+    v.ciphertextLength = v.ciphertextLen;
+    v.ciphertext = at;
+    at += pad8(<usize>v.ciphertextLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: DecapsRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "DecapsRequest: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x4345444b) return "DecapsRequest: bad magic, expected KDEC";
+    const secretKeyLen = load<u32>(ptr, 4);
+    const ciphertextLen = load<u32>(ptr, 8);
+    const total = DecapsRequest.byteLengthFor(secretKeyLen, ciphertextLen);
+    if (total != <u64>byteLen) {
+      return "DecapsRequest: frame is " + byteLen.toString() + " bytes but its header (secretKeyLen=" + secretKeyLen.toString() + ", ciphertextLen=" + ciphertextLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.secretKeyLen = secretKeyLen;
+    v.ciphertextLen = ciphertextLen;
+    DecapsRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): DecapsRequest | null {
+    const v = new DecapsRequest();
+    return DecapsRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one DecapsRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: DecapsRequest, out: OutputWriter, secretKeyLen: u32, ciphertextLen: u32): bool {
+    const total = DecapsRequest.byteLengthFor(secretKeyLen, ciphertextLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x4345444b);
+    store<u32>(p, secretKeyLen, 4);
+    store<u32>(p, ciphertextLen, 8);
+    store<u32>(p, 0, 12);
+    v.secretKeyLen = secretKeyLen;
+    v.ciphertextLen = ciphertextLen;
+    DecapsRequest.place(v, p);
+    zeroPad(v.secretKey, <usize>v.secretKeyLength * 1);
+    zeroPad(v.ciphertext, <usize>v.ciphertextLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, secretKeyLen: u32, ciphertextLen: u32): DecapsRequest | null {
+    const v = new DecapsRequest();
+    return DecapsRequest.writeInto(v, out, secretKeyLen, ciphertextLen) ? v : null;
+  }
+}
+
+/**
+ * Sign `message` under `context` (FIPS 204 context string, at most 255 bytes) with `secretKey`. `flags` bit 0 set = deterministic signing (no fresh randomness); clear = hedged (randomness from the host's CSPRNG).
+ *
+ * Frame "SIGN": header flags, secretKeyLen, contextLen, messageLen; sections u8 secretKey[secretKeyLen], u8 context[contextLen], u8 message[messageLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class SignRequest {
+  /** "SIGN" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x4e474953;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 24;
+
+  /** Header field `flags`. */
+  flags: u32 = 0;
+  /** Header field `secretKeyLen`. */
+  secretKeyLen: u32 = 0;
+  /** Header field `contextLen`. */
+  contextLen: u32 = 0;
+  /** Header field `messageLen`. */
+  messageLen: u32 = 0;
+  /** Address of section `secretKey`: u8 × secretKeyLen (8-aligned within the frame). */
+  secretKey: usize = 0;
+  /** Element count of `secretKey` (secretKeyLen). */
+  secretKeyLength: u32 = 0;
+  /** Address of section `context`: u8 × contextLen (8-aligned within the frame). */
+  context: usize = 0;
+  /** Element count of `context` (contextLen). */
+  contextLength: u32 = 0;
+  /** Address of section `message`: u8 × messageLen (8-aligned within the frame). */
+  message: usize = 0;
+  /** Element count of `message` (messageLen). */
+  messageLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(flags: u32, secretKeyLen: u32, contextLen: u32, messageLen: u32): u64 {
+    let total: u64 = 24;
+    total = addSection(total, <u64>secretKeyLen, 1);
+    total = addSection(total, <u64>contextLen, 1);
+    total = addSection(total, <u64>messageLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: SignRequest, frame: usize): void {
+    let at: usize = frame + 24;
+    v.secretKeyLength = v.secretKeyLen;
+    v.secretKey = at;
+    at += pad8(<usize>v.secretKeyLength * 1);
+    v.contextLength = v.contextLen;
+    v.context = at;
+    at += pad8(<usize>v.contextLength * 1);
+    v.messageLength = v.messageLen;
+    v.message = at;
+    at += pad8(<usize>v.messageLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: SignRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 24) return "SignRequest: frame is " + byteLen.toString() + " bytes, shorter than its 24-byte header";
+    if (load<u32>(ptr) != 0x4e474953) return "SignRequest: bad magic, expected SIGN";
+    const flags = load<u32>(ptr, 4);
+    const secretKeyLen = load<u32>(ptr, 8);
+    const contextLen = load<u32>(ptr, 12);
+    const messageLen = load<u32>(ptr, 16);
+    const total = SignRequest.byteLengthFor(flags, secretKeyLen, contextLen, messageLen);
+    if (total != <u64>byteLen) {
+      return "SignRequest: frame is " + byteLen.toString() + " bytes but its header (flags=" + flags.toString() + ", secretKeyLen=" + secretKeyLen.toString() + ", contextLen=" + contextLen.toString() + ", messageLen=" + messageLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.flags = flags;
+    v.secretKeyLen = secretKeyLen;
+    v.contextLen = contextLen;
+    v.messageLen = messageLen;
+    SignRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): SignRequest | null {
+    const v = new SignRequest();
+    return SignRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one SignRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: SignRequest, out: OutputWriter, flags: u32, secretKeyLen: u32, contextLen: u32, messageLen: u32): bool {
+    const total = SignRequest.byteLengthFor(flags, secretKeyLen, contextLen, messageLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x4e474953);
+    store<u32>(p, flags, 4);
+    store<u32>(p, secretKeyLen, 8);
+    store<u32>(p, contextLen, 12);
+    store<u32>(p, messageLen, 16);
+    store<u32>(p, 0, 20);
+    v.flags = flags;
+    v.secretKeyLen = secretKeyLen;
+    v.contextLen = contextLen;
+    v.messageLen = messageLen;
+    SignRequest.place(v, p);
+    zeroPad(v.secretKey, <usize>v.secretKeyLength * 1);
+    zeroPad(v.context, <usize>v.contextLength * 1);
+    zeroPad(v.message, <usize>v.messageLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, flags: u32, secretKeyLen: u32, contextLen: u32, messageLen: u32): SignRequest | null {
+    const v = new SignRequest();
+    return SignRequest.writeInto(v, out, flags, secretKeyLen, contextLen, messageLen) ? v : null;
+  }
+}
+
+/**
+ * Check `signature` on `message` under `context` against `publicKey`.
+ *
+ * Frame "VRFY": header publicKeyLen, contextLen, messageLen, signatureLen; sections u8 publicKey[publicKeyLen], u8 context[contextLen], u8 message[messageLen], u8 signature[signatureLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class VerifyRequest {
+  /** "VRFY" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x59465256;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 24;
+
+  /** Header field `publicKeyLen`. */
+  publicKeyLen: u32 = 0;
+  /** Header field `contextLen`. */
+  contextLen: u32 = 0;
+  /** Header field `messageLen`. */
+  messageLen: u32 = 0;
+  /** Header field `signatureLen`. */
+  signatureLen: u32 = 0;
+  /** Address of section `publicKey`: u8 × publicKeyLen (8-aligned within the frame). */
+  publicKey: usize = 0;
+  /** Element count of `publicKey` (publicKeyLen). */
+  publicKeyLength: u32 = 0;
+  /** Address of section `context`: u8 × contextLen (8-aligned within the frame). */
+  context: usize = 0;
+  /** Element count of `context` (contextLen). */
+  contextLength: u32 = 0;
+  /** Address of section `message`: u8 × messageLen (8-aligned within the frame). */
+  message: usize = 0;
+  /** Element count of `message` (messageLen). */
+  messageLength: u32 = 0;
+  /** Address of section `signature`: u8 × signatureLen (8-aligned within the frame). */
+  signature: usize = 0;
+  /** Element count of `signature` (signatureLen). */
+  signatureLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(publicKeyLen: u32, contextLen: u32, messageLen: u32, signatureLen: u32): u64 {
+    let total: u64 = 24;
+    total = addSection(total, <u64>publicKeyLen, 1);
+    total = addSection(total, <u64>contextLen, 1);
+    total = addSection(total, <u64>messageLen, 1);
+    total = addSection(total, <u64>signatureLen, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: VerifyRequest, frame: usize): void {
+    let at: usize = frame + 24;
+    v.publicKeyLength = v.publicKeyLen;
+    v.publicKey = at;
+    at += pad8(<usize>v.publicKeyLength * 1);
+    v.contextLength = v.contextLen;
+    v.context = at;
+    at += pad8(<usize>v.contextLength * 1);
+    v.messageLength = v.messageLen;
+    v.message = at;
+    at += pad8(<usize>v.messageLength * 1);
+    v.signatureLength = v.signatureLen;
+    v.signature = at;
+    at += pad8(<usize>v.signatureLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: VerifyRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 24) return "VerifyRequest: frame is " + byteLen.toString() + " bytes, shorter than its 24-byte header";
+    if (load<u32>(ptr) != 0x59465256) return "VerifyRequest: bad magic, expected VRFY";
+    const publicKeyLen = load<u32>(ptr, 4);
+    const contextLen = load<u32>(ptr, 8);
+    const messageLen = load<u32>(ptr, 12);
+    const signatureLen = load<u32>(ptr, 16);
+    const total = VerifyRequest.byteLengthFor(publicKeyLen, contextLen, messageLen, signatureLen);
+    if (total != <u64>byteLen) {
+      return "VerifyRequest: frame is " + byteLen.toString() + " bytes but its header (publicKeyLen=" + publicKeyLen.toString() + ", contextLen=" + contextLen.toString() + ", messageLen=" + messageLen.toString() + ", signatureLen=" + signatureLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.publicKeyLen = publicKeyLen;
+    v.contextLen = contextLen;
+    v.messageLen = messageLen;
+    v.signatureLen = signatureLen;
+    VerifyRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): VerifyRequest | null {
+    const v = new VerifyRequest();
+    return VerifyRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one VerifyRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: VerifyRequest, out: OutputWriter, publicKeyLen: u32, contextLen: u32, messageLen: u32, signatureLen: u32): bool {
+    const total = VerifyRequest.byteLengthFor(publicKeyLen, contextLen, messageLen, signatureLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x59465256);
+    store<u32>(p, publicKeyLen, 4);
+    store<u32>(p, contextLen, 8);
+    store<u32>(p, messageLen, 12);
+    store<u32>(p, signatureLen, 16);
+    store<u32>(p, 0, 20);
+    v.publicKeyLen = publicKeyLen;
+    v.contextLen = contextLen;
+    v.messageLen = messageLen;
+    v.signatureLen = signatureLen;
+    VerifyRequest.place(v, p);
+    zeroPad(v.publicKey, <usize>v.publicKeyLength * 1);
+    zeroPad(v.context, <usize>v.contextLength * 1);
+    zeroPad(v.message, <usize>v.messageLength * 1);
+    zeroPad(v.signature, <usize>v.signatureLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, publicKeyLen: u32, contextLen: u32, messageLen: u32, signatureLen: u32): VerifyRequest | null {
+    const v = new VerifyRequest();
+    return VerifyRequest.writeInto(v, out, publicKeyLen, contextLen, messageLen, signatureLen) ? v : null;
+  }
+}

@@ -6,3 +6,5 @@ export * from "./contract";
 export * from "./frames";
 export * from "./capability-selftest";
 export * from "./capability-aggregator";
+export * from "./capability-kem";
+export * from "./capability-signer";

@@ -1,9 +1,11 @@
 // `x0t plugin new` must give a plugin that builds and passes its capability's kit with no edits, for every
-// capability of the contract. Runs in a scratch root (links to the SDK) so the repository is not touched.
+// capability of the contract: AssemblyScript templates (index.ts) and C templates (PQClean behind sdk/c, whose
+// plugin.json carries the build). Runs in a scratch root (links to the SDK and node_modules) so the repository is
+// not touched.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../../../host/errors/index.js';
 import { loadPlugin } from '../../../host/runtime/instantiate.js';
@@ -22,7 +24,13 @@ test('every capability scaffolds a plugin that builds and passes its conformance
     symlinkSync(join(ROOT, 'manifests', 'schema'), join(root, 'manifests', 'schema'));
     for (const capability of CAPABILITY_NAMES) {
       const name = `my-${capability}`;
-      await scaffoldPlugin(capability, name, 'plugins', root);
+      const result = await scaffoldPlugin(capability, name, 'plugins', root);
+      const template = readdirSync(join(ROOT, 'sdk', 'templates', capability)).sort();
+      assert.deepEqual(result.files.map((f) => basename(f)).sort(), [...new Set([...template, 'plugin.json'])].sort());
+      const json = JSON.parse(readFileSync(join(root, 'plugins', name, 'plugin.json'), 'utf8')) as { name: string; capability: string };
+      assert.equal(json.name, name);
+      assert.equal(json.capability, capability);
+      for (const f of result.files) assert.doesNotMatch(readFileSync(f, 'utf8'), /__NAME__|__SDK__/, f);
       const report = await build({ root, only: [name], check: false, log: () => {} });
       assert.equal(report.built.length, 1);
       const inst = await loadPlugin(await loadPluginSpec(join(root, 'manifests', 'plugins', `${name}.json`)));
@@ -34,6 +42,7 @@ test('every capability scaffolds a plugin that builds and passes its conformance
       }
     }
     await assert.rejects(scaffoldPlugin('aggregator', 'my-aggregator', 'plugins', root), UsageError);
+    await assert.rejects(scaffoldPlugin('kem', 'my-kem', 'plugins', root), UsageError);
     await assert.rejects(scaffoldPlugin('teleporter', 'x', 'plugins', root), UsageError);
     await assert.rejects(scaffoldPlugin('aggregator', 'Bad Name', 'plugins', root), UsageError);
   } finally {

@@ -90,7 +90,7 @@ describe('parseNodeManifest: each kind of error names its field', () => {
     ['range: failureThreshold 0', withField({ policies: { breaker: { failureThreshold: 0 } } }), 'policies.breaker.failureThreshold'],
     ['range: drainTimeoutMs negative', withField({ policies: { drainTimeoutMs: -1 } }), 'policies.drainTimeoutMs'],
     ['range: slot ceiling 0', slots({ a: { capability: 'selftest', plugin: 'p', limits: { callTimeoutMs: 0 } } }), 'slots.a.limits.callTimeoutMs'],
-    ['unknown slot capability', slots({ kem: { capability: 'kem', plugin: 'kem.json' } }), 'slots.kem.capability'],
+    ['unknown slot capability', slots({ teleport: { capability: 'teleport', plugin: 'teleport.json' } }), 'slots.teleport.capability'],
     ['cross-field: duplicate peer name', withField({ peers: [{ name: 'b', address: 'b:1' }, { name: 'b', address: 'c:1' }] }), 'peers[1].name'],
   ];
   for (const [what, json, path] of cases) {

@@ -1,0 +1,74 @@
+/*
+ * The plugin contract (sdk/abi/contract.json) for C: ABI version, status codes and frame layouts.
+ * Included by x0t.h (after the frame types). Kept in step with contract.json by hand; test/integration/plugins-pqc/c-contract.test.ts compares them.
+ */
+#ifndef X0T_CONTRACT_H
+#define X0T_CONTRACT_H
+
+#define X0T_ABI_VERSION 1
+
+#define X0T_STATUS_OK 0
+#define X0T_STATUS_BAD_INPUT (-1)
+#define X0T_STATUS_INTERNAL (-2)
+#define X0T_STATUS_UNSUPPORTED (-3)
+
+/* Frame magics: the four ASCII characters read as a little-endian u32. */
+#define X0T_MAGIC_F32Vector 0x56323346u        /* "F32V" */
+#define X0T_MAGIC_F64Vector 0x56343646u        /* "F64V" */
+#define X0T_MAGIC_AggregateRequest 0x31524741u /* "AGR1" */
+#define X0T_MAGIC_KemInfo 0x494d454bu          /* "KEMI" */
+#define X0T_MAGIC_SignerInfo 0x49474953u       /* "SIGI" */
+#define X0T_MAGIC_KeyPair 0x5059454bu          /* "KEYP" */
+#define X0T_MAGIC_EncapsRequest 0x434e454bu    /* "KENC" */
+#define X0T_MAGIC_Encapsulation 0x524e454bu    /* "KENR" */
+#define X0T_MAGIC_DecapsRequest 0x4345444bu    /* "KDEC" */
+#define X0T_MAGIC_SignRequest 0x4e474953u      /* "SIGN" */
+#define X0T_MAGIC_VerifyRequest 0x59465256u    /* "VRFY" */
+
+/* Header field indexes of each frame (the order of contract.json "header"). */
+enum { X0T_F32Vector_len };
+enum { X0T_F64Vector_len };
+enum { X0T_AggregateRequest_clients, X0T_AggregateRequest_dim };
+enum {
+  X0T_KemInfo_publicKeyBytes, X0T_KemInfo_secretKeyBytes, X0T_KemInfo_ciphertextBytes,
+  X0T_KemInfo_sharedSecretBytes, X0T_KemInfo_seedBytes, X0T_KemInfo_randomnessBytes
+};
+enum {
+  X0T_SignerInfo_publicKeyBytes, X0T_SignerInfo_secretKeyBytes, X0T_SignerInfo_signatureBytes,
+  X0T_SignerInfo_seedBytes, X0T_SignerInfo_maxContextBytes
+};
+enum { X0T_KeyPair_publicKeyLen, X0T_KeyPair_secretKeyLen };
+enum { X0T_EncapsRequest_publicKeyLen, X0T_EncapsRequest_randomnessLen };
+enum { X0T_Encapsulation_ciphertextLen, X0T_Encapsulation_sharedSecretLen };
+enum { X0T_DecapsRequest_secretKeyLen, X0T_DecapsRequest_ciphertextLen };
+enum { X0T_SignRequest_flags, X0T_SignRequest_secretKeyLen, X0T_SignRequest_contextLen, X0T_SignRequest_messageLen };
+enum {
+  X0T_VerifyRequest_publicKeyLen, X0T_VerifyRequest_contextLen, X0T_VerifyRequest_messageLen,
+  X0T_VerifyRequest_signatureLen
+};
+
+/* Section indexes (the order of contract.json "sections"). */
+enum { X0T_F32Vector_values };
+enum { X0T_F64Vector_values };
+enum { X0T_AggregateRequest_weights, X0T_AggregateRequest_updates };
+enum { X0T_KeyPair_publicKey, X0T_KeyPair_secretKey };
+enum { X0T_EncapsRequest_publicKey, X0T_EncapsRequest_randomness };
+enum { X0T_Encapsulation_ciphertext, X0T_Encapsulation_sharedSecret };
+enum { X0T_DecapsRequest_secretKey, X0T_DecapsRequest_ciphertext };
+enum { X0T_SignRequest_secretKey, X0T_SignRequest_context, X0T_SignRequest_message };
+enum { X0T_VerifyRequest_publicKey, X0T_VerifyRequest_context, X0T_VerifyRequest_message, X0T_VerifyRequest_signature };
+
+/* Layouts, for x0t_frame_decode / x0t_frame_write (defined in x0t.c; unused ones are dropped at link). */
+extern const x0t_frame_layout X0T_FRAME_F32Vector;
+extern const x0t_frame_layout X0T_FRAME_F64Vector;
+extern const x0t_frame_layout X0T_FRAME_AggregateRequest;
+extern const x0t_frame_layout X0T_FRAME_KemInfo;
+extern const x0t_frame_layout X0T_FRAME_SignerInfo;
+extern const x0t_frame_layout X0T_FRAME_KeyPair;
+extern const x0t_frame_layout X0T_FRAME_EncapsRequest;
+extern const x0t_frame_layout X0T_FRAME_Encapsulation;
+extern const x0t_frame_layout X0T_FRAME_DecapsRequest;
+extern const x0t_frame_layout X0T_FRAME_SignRequest;
+extern const x0t_frame_layout X0T_FRAME_VerifyRequest;
+
+#endif
