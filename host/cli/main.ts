@@ -13,6 +13,7 @@ import { registerPluginLs } from './plugin-ls.js';
 import { registerPluginNew } from './plugin-new.js';
 import { registerPluginSwap } from './plugin-swap.js';
 import { registerPluginTest } from './plugin-test.js';
+import { registerPqc } from './pqc.js';
 
 function packageVersion(): string {
   try {
@@ -46,6 +47,8 @@ export function buildProgram(): Command {
 
   const node = program.command('node').description('run a node');
   registerNodeStart(node);
+
+  registerPqc(program);
   return program;
 }
 
