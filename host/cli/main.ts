@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors/index.js';
+import { registerKeysGen } from './keys-gen.js';
+import { registerKeysShow } from './keys-show.js';
 import { registerNodeStart } from './node-start.js';
 import { cliState, flushOutput, reportError } from './output.js';
 import { registerPluginBuild } from './plugin-build.js';
@@ -11,6 +13,7 @@ import { registerPluginCall } from './plugin-call.js';
 import { registerPluginInspect } from './plugin-inspect.js';
 import { registerPluginLs } from './plugin-ls.js';
 import { registerPluginNew } from './plugin-new.js';
+import { registerPluginSign } from './plugin-sign.js';
 import { registerPluginSwap } from './plugin-swap.js';
 import { registerPluginTest } from './plugin-test.js';
 import { registerPqc } from './pqc.js';
@@ -44,9 +47,14 @@ export function buildProgram(): Command {
   registerPluginSwap(plugin);
   registerPluginNew(plugin);
   registerPluginBuild(plugin);
+  registerPluginSign(plugin);
 
   const node = program.command('node').description('run a node');
   registerNodeStart(node);
+
+  const keys = program.command('keys').description("generate and show a node's identity keys");
+  registerKeysGen(keys);
+  registerKeysShow(keys);
 
   registerPqc(program);
   return program;

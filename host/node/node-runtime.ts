@@ -3,9 +3,11 @@
 import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
 import { parseEndpoint } from '../core/manifest/endpoint.js';
+import { TrustedManifestVerifier } from '../crypto/trusted-manifest-verifier.js';
 import { UsageError, type X0tError } from '../errors/index.js';
 import type { LogLevel } from '../runtime/extism-kernel.js';
 import { loadNodeSpec } from '../runtime/load-manifest.js';
+import type { ManifestVerifier } from '../runtime/manifest-verifier.js';
 import { PluginHost, type ApplyReport } from '../runtime/plugin-host.js';
 import { AdminServer } from './admin-server.js';
 
@@ -23,6 +25,11 @@ export interface NodeRuntimeOptions {
   /** Re-apply the manifest whenever the file changes (default true). */
   readonly watch?: boolean;
   readonly onEvent?: (event: NodeEvent) => void;
+  /**
+   * Checks plugin manifest signatures against policies.trustedPluginKeys; by default one over the shipped
+   * ML-DSA-65 plugin, opened the first time a signature by a trusted key must be checked.
+   */
+  readonly verifier?: ManifestVerifier;
 }
 
 /** Parses `host:port` (IPv6 in brackets); UsageError naming `what` when it is not one. */
@@ -43,12 +50,18 @@ export class NodeRuntime {
   readonly manifestPath: string;
   #stopWatching: (() => Promise<void>) | null;
   #stopping: Promise<void> | null = null;
+  /** The verifier this runtime made (and so closes); null when the caller gave one. */
+  readonly #ownVerifier: TrustedManifestVerifier | null;
 
-  private constructor(host: PluginHost, admin: AdminServer, manifestPath: string, stopWatching: (() => Promise<void>) | null) {
+  private constructor(
+    host: PluginHost, admin: AdminServer, manifestPath: string, stopWatching: (() => Promise<void>) | null,
+    ownVerifier: TrustedManifestVerifier | null,
+  ) {
     this.host = host;
     this.admin = admin;
     this.manifestPath = manifestPath;
     this.#stopWatching = stopWatching;
+    this.#ownVerifier = ownVerifier;
   }
 
   /** Loads the manifest, opens every slot (each self-tested), binds the admin API, starts watching the file. */
@@ -57,11 +70,19 @@ export class NodeRuntime {
     const spec = await loadNodeSpec(manifestPath);
     const listen = opts.admin === undefined ? spec.listen.admin : parseHostPort(opts.admin);
     const emit = opts.onEvent ?? (() => undefined);
-    const host = await PluginHost.start(spec, {
-      log: (plugin, level, message) => emit({ type: 'plugin-log', plugin, level, message }),
-      onApply: (report) => emit({ type: 'applied', report }),
-      onWatchError: (error) => emit({ type: 'watch-error', error }),
-    });
+    const ownVerifier = opts.verifier === undefined ? new TrustedManifestVerifier() : null;
+    let host: PluginHost;
+    try {
+      host = await PluginHost.start(spec, {
+        log: (plugin, level, message) => emit({ type: 'plugin-log', plugin, level, message }),
+        onApply: (report) => emit({ type: 'applied', report }),
+        onWatchError: (error) => emit({ type: 'watch-error', error }),
+        verifier: opts.verifier ?? ownVerifier!,
+      });
+    } catch (e) {
+      await ownVerifier?.close();
+      throw e;
+    }
     let admin: AdminServer;
     try {
       admin = await AdminServer.start({
@@ -74,10 +95,11 @@ export class NodeRuntime {
       });
     } catch (e) {
       await host.close();
+      await ownVerifier?.close();
       throw e;
     }
     const stopWatching = opts.watch === false ? null : host.watch(manifestPath);
-    return new NodeRuntime(host, admin, manifestPath, stopWatching);
+    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier);
   }
 
   get spec(): NodeSpec {
@@ -103,7 +125,11 @@ export class NodeRuntime {
       try {
         await this.admin.close();
       } finally {
-        await this.host.close();
+        try {
+          await this.host.close();
+        } finally {
+          await this.#ownVerifier?.close();
+        }
       }
     })();
     return this.#stopping;

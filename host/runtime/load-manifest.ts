@@ -8,9 +8,11 @@ import { basename, dirname, resolve } from 'node:path';
 import { IoError, ManifestInvalidError } from '../errors/index.js';
 import type { Isolation, PluginLimits, PluginSpec } from '../core/plugin-spec.js';
 import {
+  deepFreeze,
   parseNodeManifest,
   parsePluginManifest,
   pickLimits,
+  trustedKeyFiles,
   type ManifestContext,
   type NodeSpec,
   type PluginManifestV1,
@@ -54,8 +56,21 @@ function readTextSync(what: string, file: string): string {
 
 /** Reads and parses a plugin manifest; `wasm.path` in the result is absolute. The wasm file is not read. */
 export async function loadPluginSpec(path: string): Promise<PluginSpec> {
+  return (await loadPluginManifest(path)).spec;
+}
+
+/** A plugin manifest as read: its spec and the JSON document it was parsed from (one read of the file). */
+export interface LoadedPluginManifest {
+  readonly spec: PluginSpec;
+  /** The parsed JSON, deeply frozen; what a manifest signature covers (see ManifestVerifier). */
+  readonly document: unknown;
+}
+
+/** Like loadPluginSpec, and keeps the parsed JSON, from the same read, for signature verification. */
+export async function loadPluginManifest(path: string): Promise<LoadedPluginManifest> {
   const file = resolve(path);
-  return parsePluginManifest(parseJson(await readText('plugin manifest', file), file), contextFor(file));
+  const document = deepFreeze(parseJson(await readText('plugin manifest', file), file));
+  return { spec: parsePluginManifest(document, contextFor(file)), document };
 }
 
 export function loadPluginSpecSync(path: string): PluginSpec {
@@ -63,15 +78,24 @@ export function loadPluginSpecSync(path: string): PluginSpec {
   return parsePluginManifest(parseJson(readTextSync('plugin manifest', file), file), contextFor(file));
 }
 
-/** Reads and parses a node manifest; slot plugin paths in the result are absolute. Plugin manifests are not read. */
+/**
+ * Reads and parses a node manifest, and the trusted public-key files it names; slot plugin paths in the result are
+ * absolute. Plugin manifests are not read.
+ */
 export async function loadNodeSpec(path: string): Promise<NodeSpec> {
   const file = resolve(path);
-  return parseNodeManifest(parseJson(await readText('node manifest', file), file), contextFor(file));
+  const json = parseJson(await readText('node manifest', file), file);
+  const files = new Map<string, string>();
+  for (const key of trustedKeyFiles(json, dirname(file))) files.set(key, await readText('trusted public-key file', key));
+  return parseNodeManifest(json, { ...contextFor(file), files });
 }
 
 export function loadNodeSpecSync(path: string): NodeSpec {
   const file = resolve(path);
-  return parseNodeManifest(parseJson(readTextSync('node manifest', file), file), contextFor(file));
+  const json = parseJson(readTextSync('node manifest', file), file);
+  const files = new Map<string, string>();
+  for (const key of trustedKeyFiles(json, dirname(file))) files.set(key, readTextSync('trusted public-key file', key));
+  return parseNodeManifest(json, { ...contextFor(file), files });
 }
 
 export type AdHocOverrides = Partial<PluginLimits> & {

@@ -6,8 +6,11 @@ import { basename, dirname } from 'node:path';
 import { capLimits, type NodeSpec, type SlotSpec } from '../core/manifest/index.js';
 import type { PluginSpec } from '../core/plugin-spec.js';
 import type { SwapRecord } from '../core/slot-lifecycle.js';
-import { asX0tError, PolicyRefusedError, SlotUnavailableError, type X0tError } from '../errors/index.js';
-import { loadNodeSpec, loadPluginSpec } from './load-manifest.js';
+import {
+  asX0tError, PolicyRefusedError, SignatureError, SlotUnavailableError, type X0tError,
+} from '../errors/index.js';
+import { loadNodeSpec, loadPluginManifest } from './load-manifest.js';
+import type { ManifestVerifier } from './manifest-verifier.js';
 import type { PluginLogSink } from './plugin-instance.js';
 import { Slot, type SlotInfo, type SlotOptions } from './slot.js';
 
@@ -24,6 +27,11 @@ export interface PluginHostOptions {
   /** Told about every change applied from a watched manifest (and every failure to apply one). */
   readonly onApply?: (report: ApplyReport) => void;
   readonly onWatchError?: (error: X0tError) => void;
+  /**
+   * Checks plugin manifest signatures against the node's `policies.trustedPluginKeys`. Without one, a node that
+   * lists trusted keys refuses every signed plugin (and, when it requires signatures, every plugin).
+   */
+  readonly verifier?: ManifestVerifier;
 }
 
 export class PluginHost {
@@ -76,20 +84,51 @@ export class PluginHost {
     };
   }
 
-  /** Loads the slot's plugin manifest, applies the slot's ceilings and the node's policies. */
+  /**
+   * Loads the slot's plugin manifest, checks its signature, applies the slot's ceilings and the node's policies.
+   * Every way a plugin enters a slot (start, apply, swapSlot) goes through here.
+   */
   async #pluginSpec(slot: SlotSpec, node: NodeSpec): Promise<PluginSpec> {
-    const spec = await loadPluginSpec(slot.plugin);
+    const { spec, document } = await loadPluginManifest(slot.plugin);
     if (spec.isolation === 'in-thread' && !node.policies.allowInThread) {
       throw new PolicyRefusedError(`slot ${slot.name}: node policy forbids in-thread plugins (${spec.name})`, { slot: slot.name });
     }
-    if (node.policies.requireSignedPlugins) {
-      // Verification of ML-DSA-65 manifest signatures arrives with the PQC plugins; until then nothing can pass.
+    await this.#checkSignature(slot, node, spec, document);
+    return Object.freeze({ ...spec, limits: capLimits(spec.limits, slot.limits) });
+  }
+
+  /**
+   * Unsigned: refused when the node requires signatures. Signed: verified whenever the node trusts any key (an
+   * untrusted key or a bad signature is a SignatureError even if signatures are optional); carried unchecked when
+   * it trusts none. The wasm's hash is checked against the manifest when the module is loaded, so a verified
+   * manifest covers the module.
+   */
+  async #checkSignature(slot: SlotSpec, node: NodeSpec, spec: PluginSpec, document: unknown): Promise<void> {
+    const { requireSignedPlugins, trustedPluginKeys } = node.policies;
+    const details = { slot: slot.name, plugin: spec.name, manifest: spec.manifestPath };
+    if (spec.signature === null) {
+      if (!requireSignedPlugins) return;
       throw new PolicyRefusedError(
-        `slot ${slot.name}: the node requires signed plugins and this host cannot verify signatures yet`,
-        { slot: slot.name, signed: spec.signature !== null },
+        `slot ${slot.name}: the node requires signed plugins and the manifest of ${spec.name} (${spec.manifestPath ?? 'ad hoc'}) is not signed`,
+        { ...details, reason: 'unsigned' },
       );
     }
-    return Object.freeze({ ...spec, limits: capLimits(spec.limits, slot.limits) });
+    if (trustedPluginKeys.length === 0) return;
+    const verifier = this.#opts.verifier;
+    if (verifier === undefined) {
+      throw new PolicyRefusedError(
+        `slot ${slot.name}: the node trusts plugin keys but this host was started without a manifest verifier`,
+        { ...details, reason: 'no-verifier' },
+      );
+    }
+    try {
+      await verifier.verify(document, spec, trustedPluginKeys);
+    } catch (e) {
+      if (e instanceof SignatureError) {
+        throw new SignatureError(`slot ${slot.name}: ${e.message}`, { ...e.details, ...details }, { cause: e });
+      }
+      throw e;
+    }
   }
 
   /** Brings the running node to `next`; per-slot failures are reported, and a failed slot keeps its plugin. */

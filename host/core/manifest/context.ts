@@ -4,4 +4,10 @@ export interface ManifestContext {
   readonly manifestPath: string | null;
   /** Folder that relative paths in the manifest are resolved against (should be absolute). */
   readonly baseDir: string;
+  /**
+   * Texts of the files the manifest names that the parser must read (a node manifest's trusted public-key files),
+   * keyed by absolute path, read beforehand by the caller (host/runtime/load-manifest.ts). A named file missing here
+   * is a ManifestInvalidError.
+   */
+  readonly files?: ReadonlyMap<string, string>;
 }

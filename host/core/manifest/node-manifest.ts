@@ -15,7 +15,9 @@ import {
   type NodeSpec,
   type PeerSpec,
   type SlotSpec,
+  type TrustedKey,
 } from './node-spec.js';
+import { checkSigningKeyLength, parsePublicKeyText } from './public-key-file.js';
 import { pickLimits } from './slot-limits.js';
 import { validateNodeManifest } from './validators.js';
 
@@ -29,6 +31,7 @@ export interface NodeManifestV1 {
   slots: Record<string, { capability: string; plugin: string; limits?: Partial<PluginLimits> }>;
   policies?: {
     requireSignedPlugins?: boolean;
+    trustedPluginKeys?: TrustedKeyEntryV1[];
     allowInThread?: boolean;
     breaker?: { failureThreshold?: number; windowMs?: number; observeMs?: number };
     drainTimeoutMs?: number;
@@ -36,9 +39,67 @@ export interface NodeManifestV1 {
   };
 }
 
+/** One `policies.trustedPluginKeys` item: a public-key file, or an inline key. */
+export interface TrustedKeyEntryV1 {
+  name?: string;
+  file?: string;
+  algorithm?: string;
+  publicKey?: string;
+}
+
+/** Absolute paths of the public-key files a node manifest names (best effort on JSON not yet validated). */
+export function trustedKeyFiles(json: unknown, baseDir: string): string[] {
+  const keys = (json as { policies?: { trustedPluginKeys?: unknown } } | null)?.policies?.trustedPluginKeys;
+  if (!Array.isArray(keys)) return [];
+  return keys.flatMap((k: unknown) => {
+    const file = (k as { file?: unknown } | null)?.file;
+    return typeof file === 'string' && file !== '' && !file.includes('\0') ? [resolve(baseDir, file)] : [];
+  });
+}
+
+function trustedKey(entry: TrustedKeyEntryV1, at: string, ctx: ManifestContext): TrustedKey {
+  const inline = entry.algorithm !== undefined || entry.publicKey !== undefined;
+  if (entry.file !== undefined) {
+    if (inline) throw manifestInvalid(at, 'gives both file and algorithm/publicKey; give one or the other', ctx);
+    const file = resolve(ctx.baseDir, entry.file);
+    const text = ctx.files?.get(file);
+    if (text === undefined) throw manifestInvalid(childKey(at, 'file'), `names ${file}, which was not read`, ctx);
+    let key;
+    try {
+      key = parsePublicKeyText(text, { manifestPath: file, baseDir: ctx.baseDir });
+    } catch (e) {
+      throw manifestInvalid(childKey(at, 'file'), `is not a usable public-key file: ${(e as Error).message}`, ctx);
+    }
+    return { name: entry.name ?? key.name, algorithm: key.signing.algorithm, publicKey: key.signing.publicKey, file };
+  }
+  if (entry.algorithm === undefined) throw manifestInvalid(childKey(at, 'algorithm'), 'is required (or give file)', ctx);
+  if (entry.publicKey === undefined) throw manifestInvalid(childKey(at, 'publicKey'), 'is required (or give file)', ctx);
+  checkSigningKeyLength(entry.algorithm, entry.publicKey, childKey(at, 'publicKey'), ctx);
+  return { name: entry.name ?? null, algorithm: entry.algorithm, publicKey: entry.publicKey, file: null };
+}
+
+function trustedKeys(entries: readonly TrustedKeyEntryV1[], required: boolean, ctx: ManifestContext): TrustedKey[] {
+  const base = 'policies.trustedPluginKeys';
+  const seen = new Map<string, number>();
+  const keys = entries.map((entry, i) => {
+    const at = childIndex(base, i);
+    const key = trustedKey(entry, at, ctx);
+    const id = `${key.algorithm} ${key.publicKey}`;
+    const first = seen.get(id);
+    if (first !== undefined) throw manifestInvalid(at, `is the same key as ${childIndex(base, first)}`, ctx);
+    seen.set(id, i);
+    return key;
+  });
+  if (required && keys.length === 0) {
+    throw manifestInvalid(base, 'must list at least one key when policies.requireSignedPlugins is true (no plugin could load)', ctx);
+  }
+  return keys;
+}
+
 /**
  * Validates a parsed node manifest and returns its deeply frozen spec with every default filled and slot
- * plugin paths made absolute. Throws only ManifestInvalidError, whose `details.path` names the field.
+ * plugin paths made absolute. Trusted public-key files must be in `ctx.files` (loadNodeSpec reads them).
+ * Throws only ManifestInvalidError, whose `details.path` names the field.
  */
 export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec {
   const validate = validateNodeManifest();
@@ -70,6 +131,8 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
 
   const p = m.policies ?? {};
   const d = DEFAULT_NODE_POLICIES;
+  const requireSignedPlugins = p.requireSignedPlugins ?? d.requireSignedPlugins;
+  const trustedPluginKeys = trustedKeys(p.trustedPluginKeys ?? [], requireSignedPlugins, ctx);
   const peers: PeerSpec[] = peersIn.map((peer) => ({ name: peer.name, address: parseEndpoint(peer.address) }));
   const spec: NodeSpec = {
     identity: { name: m.identity.name, trustDomain: m.identity.trustDomain },
@@ -80,7 +143,8 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
     peers,
     slots,
     policies: {
-      requireSignedPlugins: p.requireSignedPlugins ?? d.requireSignedPlugins,
+      requireSignedPlugins,
+      trustedPluginKeys,
       allowInThread: p.allowInThread ?? d.allowInThread,
       breaker: {
         failureThreshold: p.breaker?.failureThreshold ?? d.breaker.failureThreshold,

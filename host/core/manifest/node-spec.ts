@@ -35,8 +35,29 @@ export interface BreakerPolicy {
   readonly observeMs: number;
 }
 
+/**
+ * A public key whose plugin manifest signatures the node accepts: given inline in the node manifest or read from a
+ * public-key file it names.
+ */
+export interface TrustedKey {
+  /** The label from the manifest entry, else from the key file; null when neither gives one. */
+  readonly name: string | null;
+  /** One of SIGNATURE_ALGORITHM_NAMES, e.g. `ed25519+ml-dsa-65`. */
+  readonly algorithm: string;
+  /** Standard padded base64, exactly the algorithm's public key length. */
+  readonly publicKey: string;
+  /** Absolute path of the public-key file the key came from; null for an inline key. */
+  readonly file: string | null;
+}
+
 export interface NodePolicies {
+  /** Refuse unsigned plugins; when true, `trustedPluginKeys` is never empty. */
   readonly requireSignedPlugins: boolean;
+  /**
+   * Keys whose manifest signatures the node accepts. When not empty, every signed manifest must verify against one of
+   * them, whether or not `requireSignedPlugins` is set.
+   */
+  readonly trustedPluginKeys: readonly TrustedKey[];
   /** When false, a plugin whose manifest asks for in-thread isolation is refused. */
   readonly allowInThread: boolean;
   readonly breaker: BreakerPolicy;
@@ -61,6 +82,7 @@ export const DEFAULT_ADMIN_ADDRESS = '127.0.0.1:9470';
 
 export const DEFAULT_NODE_POLICIES: NodePolicies = Object.freeze({
   requireSignedPlugins: false,
+  trustedPluginKeys: Object.freeze([]) as readonly TrustedKey[],
   allowInThread: true,
   breaker: Object.freeze({ failureThreshold: 5, windowMs: 10_000, observeMs: 30_000 }),
   drainTimeoutMs: 5_000,

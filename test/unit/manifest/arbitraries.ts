@@ -6,6 +6,8 @@ import { HOST_PERMISSIONS, type PluginLimits } from '../../../host/core/plugin-s
 import {
   KNOWN_CAPABILITIES,
   MAX_IN_THREAD_TIMEOUT_MS,
+  SIGNATURE_ALGORITHM_NAMES,
+  SIGNATURE_ALGORITHMS,
   type NodeManifestV1,
   type PluginManifestV1,
 } from '../../../host/core/manifest/index.js';
@@ -188,6 +190,21 @@ const hostArb = fc.oneof(
 );
 export const hostPortArb = fc.tuple(hostArb, fc.integer({ min: 0, max: 65535 })).map(([h, p]) => `${h}:${p}`);
 
+/** An inline trusted key of a signature algorithm, with a key of the right length. */
+export const trustedKeyEntryArb: fc.Arbitrary<{ name?: string; algorithm: string; publicKey: string }> = fc
+  .record(
+    {
+      name: fc.string({ minLength: 1, maxLength: 12 }),
+      algorithm: fc.constantFrom(...SIGNATURE_ALGORITHM_NAMES),
+      seed: fc.integer({ min: 0, max: 255 }),
+    },
+    { requiredKeys: ['algorithm', 'seed'] },
+  )
+  .map(({ name, algorithm, seed }) => {
+    const bytes = new Uint8Array(SIGNATURE_ALGORITHMS[algorithm]!.publicKeyBytes).map((_, i) => (i * 31 + seed) & 0xff);
+    return { ...(name === undefined ? {} : { name }), algorithm, publicKey: Buffer.from(bytes).toString('base64') };
+  });
+
 export const nodeManifestArb: fc.Arbitrary<NodeManifestV1> = fc.record(
   {
     $schema: fc.constant('../schema/node-manifest.v1.json'),
@@ -206,6 +223,7 @@ export const nodeManifestArb: fc.Arbitrary<NodeManifestV1> = fc.record(
     policies: fc.record(
       {
         requireSignedPlugins: fc.boolean(),
+        trustedPluginKeys: fc.uniqueArray(trustedKeyEntryArb, { selector: (k) => k.publicKey, maxLength: 2 }),
         allowInThread: fc.boolean(),
         breaker: fc.record(
           {
@@ -222,7 +240,12 @@ export const nodeManifestArb: fc.Arbitrary<NodeManifestV1> = fc.record(
     ),
   },
   { requiredKeys: ['schemaVersion', 'identity', 'slots'] },
-).map(asJson);
+).chain((m) => {
+  // A node that requires signed plugins must trust at least one key.
+  const p = m.policies;
+  if (p?.requireSignedPlugins !== true || (p.trustedPluginKeys ?? []).length > 0) return fc.constant(m);
+  return trustedKeyEntryArb.map((k) => ({ ...m, policies: { ...p, trustedPluginKeys: [k] } }));
+}).map(asJson);
 
 /** A value whose JSON type differs from `current`'s (and is never valid where `current` was valid). */
 export function wrongTypeArb(current: unknown, nullable: boolean): fc.Arbitrary<unknown> {

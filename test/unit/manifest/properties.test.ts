@@ -186,6 +186,9 @@ describe('(b) round trip: valid manifests parse and the spec mirrors them', () =
             ...DEFAULT_NODE_POLICIES,
             ...p,
             breaker: { ...DEFAULT_NODE_POLICIES.breaker, ...p.breaker },
+            trustedPluginKeys: (p.trustedPluginKeys ?? []).map((k) => ({
+              name: k.name ?? null, algorithm: k.algorithm, publicKey: k.publicKey, file: null,
+            })),
           },
           manifestPath: CTX.manifestPath,
         });
