@@ -1,7 +1,8 @@
 // `npm run bench -- <suite> [--quick] [--json]`: side-by-side benchmarks against peers in the same run.
+import { pqcBench } from './pqc.js';
 import { runtimeBench } from './runtime.js';
 
-const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench };
+const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench, pqc: pqcBench };
 
 export interface BenchOptions {
   readonly quick: boolean;
