@@ -1,6 +1,9 @@
 // The `x0t node start --demo` workload: every interval, one FedAvg round of 8 random clients × 1,000 floats through
-// the node's aggregator slot and one selftest sum, one line each, so a newcomer sees the node working.
+// the node's aggregator slot, one selftest sum, and (when the node has those slots) a post-quantum key exchange
+// through its kem slot and a signature through its signer slot, one line each, so a newcomer sees the node working.
 import { decodeF32Vector, decodeF64Vector, encodeAggregateRequest, encodeF32Vector } from '../../sdk/abi/generated/contract.js';
+import { PluginKem } from '../crypto/plugin-kem.js';
+import { PluginSigner } from '../crypto/plugin-signer.js';
 import { asX0tError } from '../errors/index.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { Slot } from '../runtime/slot.js';
@@ -89,6 +92,61 @@ async function selftestSum(round: number, slot: Slot): Promise<DemoLine> {
   }
 }
 
+function failed(round: number, slot: Slot, plugin: string, t0: number, e: unknown): DemoLine {
+  const err = asX0tError(e);
+  return { round, slot: slot.name, plugin, ok: false, ms: performance.now() - t0, error: { code: err.code, message: err.message },
+    text: `round ${round}  ${slot.name} ${plugin}: FAILED ${err.code}: ${err.message}` };
+}
+
+function hexPrefix(bytes: Uint8Array, n = 6): string {
+  return Buffer.from(bytes.subarray(0, n)).toString('hex');
+}
+
+/** Both ends of a key exchange on this node: keygen, encapsulate, decapsulate; the two secrets must agree. */
+async function kemExchange(round: number, slot: Slot): Promise<DemoLine> {
+  const plugin = label(slot);
+  const t0 = performance.now();
+  try {
+    const kem = await PluginKem.open((fn, input) => slot.call(fn, input), plugin);
+    const { value, ms } = await timed(async () => {
+      const kp = await kem.keygen();
+      const enc = await kem.encapsulate(kp.publicKey);
+      const ss = await kem.decapsulate(kp.secretKey, enc.ciphertext);
+      return { enc, agree: Buffer.from(ss).equals(enc.sharedSecret) };
+    });
+    return {
+      round, slot: slot.name, plugin, ok: value.agree, ms,
+      text: `round ${round}  ${slot.name} ${plugin}: keygen + encaps (${value.enc.ciphertext.length}-byte ciphertext) + decaps ` +
+        `in ${formatMs(ms)} ms, shared secret ${hexPrefix(value.enc.sharedSecret)}… ${value.agree ? 'agrees' : 'DIFFERS'}`,
+    };
+  } catch (e) {
+    return failed(round, slot, plugin, t0, e);
+  }
+}
+
+/** Signs a 1 KiB message under a fresh key and verifies it. */
+async function signAndVerify(round: number, slot: Slot): Promise<DemoLine> {
+  const plugin = label(slot);
+  const t0 = performance.now();
+  try {
+    const signer = await PluginSigner.open((fn, input) => slot.call(fn, input), plugin);
+    const message = Uint8Array.from({ length: 1024 }, () => Math.floor(Math.random() * 256));
+    const context = new TextEncoder().encode('x0t-demo');
+    const { value, ms } = await timed(async () => {
+      const kp = await signer.keygen();
+      const sig = await signer.sign(kp.secretKey, message, { context });
+      return { sig, valid: await signer.verify(kp.publicKey, message, sig, { context }) };
+    });
+    return {
+      round, slot: slot.name, plugin, ok: value.valid, ms,
+      text: `round ${round}  ${slot.name} ${plugin}: keygen + sign 1 KiB (${value.sig.length}-byte signature) + verify ` +
+        `in ${formatMs(ms)} ms → ${value.valid ? 'valid' : 'INVALID'}`,
+    };
+  } catch (e) {
+    return failed(round, slot, plugin, t0, e);
+  }
+}
+
 /** Runs a round now and then every `intervalMs` (never two at once) until stopped. */
 export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, intervalMs = 2000): { stop(): Promise<void> } {
   let round = 0;
@@ -103,6 +161,10 @@ export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, inte
       const st = slotFor(host, 'selftest');
       if (agg && !stopped) emit(await aggregatorRound(round, agg));
       if (st && !stopped) emit(await selftestSum(round, st));
+      const kem = slotFor(host, 'kem');
+      const signer = slotFor(host, 'signer');
+      if (kem && !stopped) emit(await kemExchange(round, kem));
+      if (signer && !stopped) emit(await signAndVerify(round, signer));
     })().finally(() => {
       if (!stopped) timer = setTimeout(tick, intervalMs);
     });

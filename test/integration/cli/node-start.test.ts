@@ -30,11 +30,13 @@ describe('x0t node start', () => {
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     try {
       const m = await seen(/^x0tta6bl4 node local-demo: admin API on (http:\/\/127\.0\.0\.1:\d+) \(slots: (.*)\)$/m);
-      assert.deepEqual(m[2]!.split(', ').sort(), ['aggregator', 'selftest']);
+      assert.deepEqual(m[2]!.split(', ').sort(), ['aggregator', 'kem', 'selftest', 'signer']);
       const url = m[1]!;
       assert.equal((await admin(url, '/healthz')).status, 200);
       await seen(/^\[demo\] round 1 {2}aggregator \S+: 8 clients × 1000 floats in [\d.]+ ms → \[/m);
       await seen(/^\[demo\] round 1 {2}selftest \S+: sum of 1000 floats = -?[\d.]+ \(host: -?[\d.]+\)/m);
+      await seen(/^\[demo\] round 1 {2}kem ml-kem-768@\S+: keygen \+ encaps \(1088-byte ciphertext\) \+ decaps in [\d.]+ ms, shared secret [0-9a-f]{12}… agrees$/m);
+      await seen(/^\[demo\] round 1 {2}signer ml-dsa-65@\S+: keygen \+ sign 1 KiB \(3309-byte signature\) \+ verify in [\d.]+ ms → valid$/m);
       await seen(/^\[demo\] round 2 /m, 10_000);
       const slots = (await admin(url, '/slots')).json as { slots: { name: string; calls: number }[] };
       for (const s of slots.slots) assert.ok(s.calls >= 2, `${s.name}: ${s.calls} calls`);
