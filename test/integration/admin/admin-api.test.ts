@@ -37,7 +37,7 @@ describe('admin API of a running node', () => {
     assert.equal(r.status, 200);
     assert.equal(r.json.status, 'ok');
     assert.equal(r.json.node, 'local-demo');
-    assert.deepEqual([...r.json.slots].sort(), ['aggregator', 'selftest']);
+    assert.deepEqual([...r.json.slots].sort(), ['aggregator', 'kem', 'selftest', 'signer']);
   });
 
   test('POST /slots/:name/call/:fn moves raw bytes; GET /slots shows calls and p50/p99', async () => {
@@ -138,7 +138,7 @@ describe('admin API of a running node', () => {
       assert.ok(f, `family ${name} missing`);
       assert.equal(f.type, type, name);
       assert.ok(f.help.length > 0, `${name} has no HELP`);
-      assert.deepEqual(new Set(f.samples.map((s) => s.labels['slot'])), new Set(['selftest', 'aggregator']), name);
+      assert.deepEqual(new Set(f.samples.map((s) => s.labels['slot'])), new Set(['selftest', 'aggregator', 'kem', 'signer']), name);
     }
     const calls = families.get('x0t_slot_calls_total')!.samples.find((s) => s.labels['slot'] === 'selftest')!;
     assert.ok(calls.value >= 20);
