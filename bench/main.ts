@@ -1,8 +1,9 @@
 // `npm run bench -- <suite> [--quick] [--json]`: side-by-side benchmarks against peers in the same run.
+import { flBench } from './fl.js';
 import { pqcBench } from './pqc.js';
 import { runtimeBench } from './runtime.js';
 
-const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench, pqc: pqcBench };
+const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench, pqc: pqcBench, fl: flBench };
 
 export interface BenchOptions {
   readonly quick: boolean;

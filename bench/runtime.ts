@@ -21,6 +21,21 @@ async function spec(path: string, changes: { isolation?: 'worker' | 'in-thread';
   return { ...s, isolation: changes.isolation ?? s.isolation, limits: { ...s.limits, ...changes.limits } };
 }
 
+/** Plain-JS FedAvg (the weighted mean of the clients' rows, f64 accumulation): the "plain JS" peer of the plugin. */
+export function fedavgJs(clients: number, dim: number, weights: Float32Array, updates: Float32Array): Float32Array {
+  const acc = new Float64Array(dim);
+  let total = 0;
+  for (let c = 0; c < clients; c++) {
+    const w = weights[c]!;
+    total += w;
+    const off = c * dim;
+    for (let i = 0; i < dim; i++) acc[i]! += w * updates[off + i]!;
+  }
+  const out = new Float32Array(dim);
+  for (let i = 0; i < dim; i++) out[i] = acc[i]! / total;
+  return out;
+}
+
 const BIG = { maxMemoryPages: 4096, maxInputBytes: 64 * MiB, maxOutputBytes: 64 * MiB };
 
 export async function runtimeBench({ quick, log }: BenchOptions): Promise<Record<string, unknown>> {
@@ -177,19 +192,7 @@ export async function runtimeBench({ quick, log }: BenchOptions): Promise<Record
     // spec built here with a 2 s deadline, to show the engine's speed without the worker's two extra copies.
     const inThread = (await loadPlugin(await spec(fedavgPath, { isolation: 'in-thread', limits: { ...BIG, callTimeoutMs: 2000 } }))) as InThreadInstance;
     const worker = await loadPlugin(await spec(fedavgPath, { limits: { ...BIG, callTimeoutMs: 10_000 } }));
-    const js = (): Float32Array => {
-      const acc = new Float64Array(dim);
-      let total = 0;
-      for (let c = 0; c < clients; c++) {
-        const w = weights[c]!;
-        total += w;
-        const off = c * dim;
-        for (let i = 0; i < dim; i++) acc[i]! += w * updates[off + i]!;
-      }
-      const out = new Float32Array(dim);
-      for (let i = 0; i < dim; i++) out[i] = acc[i]! / total;
-      return out;
-    };
+    const js = (): Float32Array => fedavgJs(clients, dim, weights, updates);
     let ref: Float32Array = new Float32Array(0);
     const msJs = await medianMs(reps, () => { ref = js(); });
     let got: Float32Array = new Float32Array(0);
