@@ -14,12 +14,10 @@
 
 import {
   AggregateRequest, F32Vector, OutputWriter, STATUS_BAD_INPUT, STATUS_INTERNAL, STATUS_OK,
-  axpy4F32, axpyF32, registerAggregator,
+  addRowsF32, registerAggregator,
 } from "../../sdk/as";
 import { IntParam, MAX_CLIENTS, SCORES, activateAll, computeDistances, computeScores, readIntParam, sortIndices } from "../../sdk/as/robust/krum";
 export * from "../../sdk/as/generated/exports-aggregator";
-
-const BLOCK: u32 = 8192;
 
 let fParam: IntParam | null = null;
 let mParam: IntParam | null = null;
@@ -78,26 +76,8 @@ function aggregate(req: AggregateRequest, out: OutputWriter): i32 {
   const res = F32Vector.write(out, dim);
   if (res === null) return out.fail(STATUS_INTERNAL, "multi-krum: output does not fit in memory");
   const y = res.values;
-  const rowBytes = <usize>dim << 2;
-  memory.fill(y, 0, rowBytes);
-  for (let col: u32 = 0; col < dim; col += BLOCK) {
-    const len = min(BLOCK, dim - col);
-    const yb = y + (<usize>col << 2);
-    const xb = req.updates + (<usize>col << 2);
-    let s: i32 = 0;
-    for (; s + 4 <= m; s += 4) {
-      const r = rank + (<usize>s << 2);
-      const w = a + (<usize>s << 2);
-      axpy4F32(yb, len,
-        load<f32>(w), xb + <usize>load<u32>(r) * rowBytes,
-        load<f32>(w, 4), xb + <usize>load<u32>(r, 4) * rowBytes,
-        load<f32>(w, 8), xb + <usize>load<u32>(r, 8) * rowBytes,
-        load<f32>(w, 12), xb + <usize>load<u32>(r, 12) * rowBytes);
-    }
-    for (; s < m; s++) {
-      axpyF32(yb, load<f32>(a + (<usize>s << 2)), xb + <usize>load<u32>(rank + (<usize>s << 2)) * rowBytes, len);
-    }
-  }
+  memory.fill(y, 0, <usize>dim << 2);
+  addRowsF32(y, req.updates, dim, a, rank, <u32>m);
   return STATUS_OK;
 }
 

@@ -21,7 +21,7 @@ export { OutputWriter, output } from "./output";
 export { Region } from "./region";
 export { inputPtr, inputCapacity } from "./input";
 export { toKernel, extismError } from "./extism";
-export { sumF32, sumF32AsF64, dotF32, axpyF32, axpy4F32, scaleF32 } from "./simd";
+export { sumF32, sumF32AsF64, dotF32, axpyF32, axpy4F32, scaleF32, addRowsF32 } from "./simd";
 export * from "./generated/index";
 // The Extism plugin kit, for host functions the SDK does not wrap (log, config, vars).
 export { Host, Config, Var, Memory, LogLevel } from "@extism/as-pdk";

@@ -115,3 +115,34 @@ export function scaleF32(y: usize, alpha: f32, n: u32): void {
   for (; i < end4; i += 16) v128.store(y + i, f32x4.mul(v128.load(y + i), va));
   for (; i < end; i += 4) store<f32>(y + i, load<f32>(y + i) * alpha);
 }
+
+/** Columns per block of `addRowsF32`: 8192 f32 = 32 KiB of y stays in L1 while the rows stream through. */
+const ROW_BLOCK: u32 = 8192;
+
+/**
+ * y[0..dim) += Σ_s a[s] · row(s) for s < n, over rows of `dim` f32 at `x` (row stride dim): row(s) is row s, or
+ * row `rows[s]` when `rows` (a u32 array) is non-zero. Blocked by columns, four rows per `axpy4F32` pass: the
+ * weighted sum every averaging rule (FedAvg, Multi-Krum, RFA, centred clipping) ends with.
+ */
+export function addRowsF32(y: usize, x: usize, dim: u32, a: usize, rows: usize, n: u32): void {
+  const rowBytes = <usize>dim << 2;
+  for (let col: u32 = 0; col < dim; col += ROW_BLOCK) {
+    const m = min(ROW_BLOCK, dim - col);
+    const yb = y + (<usize>col << 2);
+    const xb = x + (<usize>col << 2);
+    let s: u32 = 0;
+    for (; s + 4 <= n; s += 4) {
+      const w = a + (<usize>s << 2);
+      const r = rows + (<usize>s << 2);
+      axpy4F32(yb, m,
+        load<f32>(w), xb + <usize>(rows == 0 ? s : load<u32>(r)) * rowBytes,
+        load<f32>(w, 4), xb + <usize>(rows == 0 ? s + 1 : load<u32>(r, 4)) * rowBytes,
+        load<f32>(w, 8), xb + <usize>(rows == 0 ? s + 2 : load<u32>(r, 8)) * rowBytes,
+        load<f32>(w, 12), xb + <usize>(rows == 0 ? s + 3 : load<u32>(r, 12)) * rowBytes);
+    }
+    for (; s < n; s++) {
+      const row = rows == 0 ? s : load<u32>(rows + (<usize>s << 2));
+      axpyF32(yb, load<f32>(a + (<usize>s << 2)), xb + <usize>row * rowBytes, m);
+    }
+  }
+}

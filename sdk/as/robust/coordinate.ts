@@ -9,12 +9,10 @@
 // n × COL_BLOCK f32 where each column's n values are contiguous (n = 100 → 25 KiB, inside L1), then each
 // column is reduced by an in-place selection (branchless quickselect, O(n) expected). No O(n·dim) copy is made.
 
-import { axpy4F32, axpyF32, scaleF32 } from "../simd";
+import { addRowsF32, scaleF32 } from "../simd";
 
 /** Columns per transposed block. 64 f32 = 256 bytes read contiguously from each row per block. */
 export const COL_BLOCK: u32 = 64;
-/** Columns per block when combining rows (as in fedavg: 32 KiB of output stays in L1). */
-const ROW_BLOCK: u32 = 8192;
 
 let scratch: StaticArray<f32> = new StaticArray<f32>(0);
 let coef: StaticArray<f32> = new StaticArray<f32>(0);
@@ -208,7 +206,7 @@ export function distSqF32(a: usize, b: usize, n: u32): f64 {
 
 /**
  * y = baseScale · base + Σ_i c[i] · x_i over the n × dim rows at x (base = 0: no base term), with the
- * coefficients `c` given as f64 (rounded to f32 for the SIMD kernels). Blocked like fedavg.
+ * coefficients `c` given as f64 (rounded to f32 for the SIMD kernels). Blocked by addRowsF32.
  */
 export function combineRows(x: usize, n: u32, dim: u32, c: StaticArray<f64>, base: usize, baseScale: f64, y: usize): void {
   if (<u32>coef.length < n) coef = new StaticArray<f32>(<i32>n);
@@ -221,22 +219,7 @@ export function combineRows(x: usize, n: u32, dim: u32, c: StaticArray<f64>, bas
   } else {
     memory.fill(y, 0, rowBytes);
   }
-  for (let col: u32 = 0; col < dim; col += ROW_BLOCK) {
-    const m = min(ROW_BLOCK, dim - col);
-    const yb = y + (<usize>col << 2);
-    const xb = x + (<usize>col << 2);
-    let i: u32 = 0;
-    for (; i + 4 <= n; i += 4) {
-      const r = xb + <usize>i * rowBytes;
-      const w = a + (<usize>i << 2);
-      axpy4F32(yb, m,
-        load<f32>(w), r,
-        load<f32>(w, 4), r + rowBytes,
-        load<f32>(w, 8), r + 2 * rowBytes,
-        load<f32>(w, 12), r + 3 * rowBytes);
-    }
-    for (; i < n; i++) axpyF32(yb, load<f32>(a + (<usize>i << 2)), xb + <usize>i * rowBytes, m);
-  }
+  addRowsF32(y, x, dim, a, 0, n);
 }
 
 /**
