@@ -11,6 +11,7 @@
 // neighbour and its own score is +Infinity.
 
 import { Config } from "../index";
+import { parseCount } from "./coordinate";
 
 /** Clients accepted per round (the n x n distances take 8 n^2 bytes). */
 export const MAX_CLIENTS: u32 = 2048;
@@ -21,27 +22,15 @@ export class IntParam {
   raw: string = "";
 }
 
-/** Reads config `key` (decimal digits, at most 7). Config does not change for an instance, so callers cache it. */
+/** Reads config `key` (an integer in [0, 9999999], written as coordinate.ts parseNumber accepts). Config does not change for an instance, so callers cache it. */
 export function readIntParam(key: string): IntParam {
   const p = new IntParam();
   const s = Config.get(key);
   if (s === null) return p;
   p.raw = s;
-  const t = s.trim();
-  if (t.length == 0 || t.length > 7) {
-    p.value = -2;
-    return p;
-  }
-  let v: i32 = 0;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c < 48 || c > 57) {
-      p.value = -2;
-      return p;
-    }
-    v = v * 10 + (c - 48);
-  }
-  p.value = v;
+  // One number rule for every aggregator parameter (coordinate.ts): plain decimal, integral, in range.
+  const v = parseCount(s, 0, 9_999_999);
+  p.value = v < 0 ? -2 : v;
   return p;
 }
 
