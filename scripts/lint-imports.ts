@@ -36,6 +36,7 @@ const LAYER_PREFIXES = [
   'host/core',
   'host/runtime',
   'host/crypto',
+  'host/fl',
   'host/driver',
   'host/node',
   'host/cli',
@@ -51,7 +52,7 @@ interface LayerRule {
   readonly packages: 'all' | readonly string[];
 }
 
-const HOST_LAYERS = ['host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/driver', 'host/node'] as const;
+const HOST_LAYERS = ['host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/driver', 'host/node'] as const;
 
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // The contract is pure: only itself (including its JSON files).
@@ -73,11 +74,18 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // Cryptographic compositions (X-Wing, composite signatures, key files, manifest signatures) over the PQC plugins
   // and node:crypto; host/runtime reaches them only through interfaces it defines (no cycle).
   'host/crypto': { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'], builtins: 'all', packages: [] },
+  // Federated learning with I/O: the coordinator and client drivers, transports, noise, the trainer adapter, the
+  // MNIST simulation (its data comes from the `mnist` package's JSON files).
+  'host/fl': {
+    layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime', 'host/crypto'],
+    builtins: 'all',
+    packages: ['mnist/*'],
+  },
   'host/driver': { layers: ['host/errors'], builtins: 'all', packages: ['koffi'] },
   'host/node': { layers: ['sdk/abi', ...HOST_LAYERS], builtins: 'all', packages: 'all' },
   'host/cli': {
     // `x0t plugin new|build|test` are the plugin author's tools: the CLI drives sdk/ for them.
-    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/node'],
+    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/node'],
     builtins: 'all',
     packages: ['commander'],
   },
