@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors/index.js';
+import { registerFl } from './fl.js';
 import { registerKeysGen } from './keys-gen.js';
 import { registerKeysShow } from './keys-show.js';
 import { registerNodeStart } from './node-start.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerKeysShow(keys);
 
   registerPqc(program);
+  registerFl(program);
   return program;
 }
 
