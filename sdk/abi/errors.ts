@@ -28,7 +28,7 @@ export interface WireError {
 }
 
 // Exit codes: 1 internal, 2 usage, 3 manifest, 4 I/O, 5 load refused, 6 build, 7 cryptographic input, 10-19 plugin
-// call, 20 slot, 30 unsupported.
+// call, 20 slot, 30 unsupported, 40-49 federated learning.
 export class InternalError extends X0tError { readonly code = 'X0T_INTERNAL'; readonly exitCode = 1; }
 export class UsageError extends X0tError { readonly code = 'X0T_USAGE'; readonly exitCode = 2; }
 /** A manifest failed validation; `details.path` names the field, e.g. `slots.aggregator.plugin`. */
@@ -70,6 +70,31 @@ export class SlotUnavailableError extends X0tError { readonly code = 'X0T_SLOT_U
 export class SwapRejectedError extends X0tError { readonly code = 'X0T_SWAP_REJECTED'; readonly exitCode = 20; }
 export class UnsupportedError extends X0tError { readonly code = 'X0T_UNSUPPORTED'; readonly exitCode = 30; }
 
+// Federated learning (exit codes 40-49).
+/** An FL wire message did not decode (bad magic, version, kind, lengths or sizes); `details.what` names the field. */
+export class FlProtocolError extends X0tError { readonly code = 'X0T_FL_PROTOCOL'; readonly exitCode = 40; }
+/** A federated round ended without a model (quorum not reached, aggregation failed); `details.reason` says which. */
+export class FlRoundFailedError extends X0tError { readonly code = 'X0T_FL_ROUND_FAILED'; readonly exitCode = 41; }
+/** A federated-learning or differential-privacy setting is out of range or unreachable; `details.field` names it. */
+export class FlConfigError extends X0tError { readonly code = 'X0T_FL_CONFIG'; readonly exitCode = 42; }
+/** A client's model update cannot be used: a NaN or infinite coordinate leaves its norm, so its clipping, unbounded. */
+export class FlUpdateInvalidError extends X0tError { readonly code = 'X0T_FL_UPDATE_INVALID'; readonly exitCode = 43; }
+/** Why a secure-aggregation step failed; stable values, carried in `details.reason` and as `reason`. */
+export type SecAggFailure = 'config' | 'input' | 'threshold' | 'signature' | 'decrypt' | 'protocol' | 'refused';
+/**
+ * A secure-aggregation party refused a message or could not go on: bad parameters ('config'), a bad update
+ * ('input'), fewer than t clients or shares ('threshold'), a key not signed by its client ('signature'), a share
+ * ciphertext that does not authenticate ('decrypt'), a message out of step or inconsistent ('protocol'), or a
+ * request to reveal both secrets of one client ('refused'). Malformed frames are CodecError.
+ */
+export class SecAggError extends X0tError {
+  readonly code = 'X0T_SECAGG';
+  readonly exitCode = 44;
+  get reason(): SecAggFailure {
+    return this.details['reason'] as SecAggFailure;
+  }
+}
+
 type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
 
 const CLASSES: readonly ErrorClass[] = [
@@ -79,6 +104,7 @@ const CLASSES: readonly ErrorClass[] = [
   PluginTrapError, PluginTimeoutError, PluginMemoryLimitError, OutputLimitError, InputLimitError,
   MalformedOutputError, PluginReportedError, FunctionNotFoundError, PluginClosedError, CodecError,
   SlotUnavailableError, SwapRejectedError, UnsupportedError,
+  FlProtocolError, FlRoundFailedError, FlConfigError, FlUpdateInvalidError, SecAggError,
 ];
 
 /** code → class; built once, and checked for duplicate codes at module load. */
