@@ -29,6 +29,13 @@ export interface CompiledPlugin {
    * in-thread call can be stopped at its deadline (V8 cannot interrupt code on the thread that must do the stopping).
    */
   readonly metered: boolean;
+  /** The module's memory is shared (a SharedArrayBuffer): the variant a worker runs staged input on. */
+  readonly sharedMemory: boolean;
+}
+
+export interface CompileOptions {
+  /** Declare the module's memory shared (worker-isolated staged input, staged-input.ts). */
+  readonly sharedMemory?: boolean;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -44,7 +51,7 @@ export async function readPluginBytes(spec: PluginSpec): Promise<Uint8Array> {
 }
 
 /** Checks and compiles; `bytes` may be given when the caller already has them. */
-export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promise<CompiledPlugin> {
+export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array, opts: CompileOptions = {}): Promise<CompiledPlugin> {
   if (ABI_VERSION < spec.abi.min || ABI_VERSION > spec.abi.max) {
     throw new AbiIncompatibleError(
       `plugin ${spec.name}@${spec.version} supports ABI ${spec.abi.min}..${spec.abi.max}; this host speaks ${ABI_VERSION}`,
@@ -58,7 +65,8 @@ export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promi
       plugin: spec.name, expected: spec.wasm.sha256, actual: sha256, path: spec.wasm.path,
     });
   }
-  const limited = limitModuleMemory(raw, spec.limits.maxMemoryPages);
+  const sharedMemory = opts.sharedMemory === true;
+  const limited = limitModuleMemory(raw, spec.limits.maxMemoryPages, sharedMemory);
   const metered = spec.isolation === 'in-thread';
   const code = metered ? meterModule(limited.bytes) : (limited.bytes as Uint8Array<ArrayBuffer>);
   let module: WebAssembly.Module;
@@ -83,7 +91,9 @@ export async function compilePlugin(spec: PluginSpec, bytes?: Uint8Array): Promi
       functions.add(e.name);
     }
   }
-  return Object.freeze({ spec, module, sha256, fastPath, functions: [...functions].sort(), sizeBytes: raw.length, metered });
+  return Object.freeze({
+    spec, module, sha256, fastPath, functions: [...functions].sort(), sizeBytes: raw.length, metered, sharedMemory,
+  });
 }
 
 function checkImports(spec: PluginSpec, module: WebAssembly.Module, metered: boolean): void {

@@ -10,7 +10,7 @@ import { METER_IMPORT_MODULE, METER_IMPORT_NAME } from './wasm-meter.js';
 import { STATUS } from '../../sdk/abi/generated/contract.js';
 import {
   FunctionNotFoundError, InputLimitError, MalformedOutputError, OutputLimitError, PluginMemoryLimitError,
-  PluginReportedError, PluginTimeoutError, PluginTrapError, X0tError,
+  PluginReportedError, PluginTimeoutError, PluginTrapError, UnsupportedError, X0tError,
 } from '../errors/index.js';
 
 const PAGE = 65536;
@@ -38,6 +38,8 @@ export class PluginEngine {
   /** performance.now() after which a metered module's clock check stops the call. */
   #deadline = Infinity;
   #callName = '';
+  /** Offset of the input buffer last reserved and not yet consumed by a call (0: none). */
+  #stagedPtr = 0;
   readonly #decoder = new TextDecoder();
 
   constructor(compiled: CompiledPlugin, log: LogSink) {
@@ -119,25 +121,72 @@ export class PluginEngine {
    * when given — reusing one buffer saves the page faults of a fresh multi-MiB allocation per call. Throws X0tError.
    */
   call(fn: string, input: Uint8Array, into?: Uint8Array): Uint8Array {
-    const spec = this.#compiled.spec;
-    if (input.length > spec.limits.maxInputBytes) {
-      throw new InputLimitError(`input of ${input.length} bytes is over ${spec.name}'s limit of ${spec.limits.maxInputBytes}`, {
-        bytes: input.length, limit: spec.limits.maxInputBytes,
+    this.#checkInputSize(input.length);
+    const ex = this.#exports ?? this.#instantiate();
+    this.#callName = fn;
+    this.#deadline = this.#compiled.metered ? performance.now() + this.#compiled.spec.limits.callTimeoutMs : Infinity;
+    try {
+      const target = this.#calls.get(fn) ?? this.#resolve(ex, fn);
+      return copyOut(target.fast ? this.#callFast(ex, target.f, fn, input, input.length) : this.#callExtism(target.f, fn, input), into);
+    } catch (e) {
+      throw this.#failed(e, fn);
+    }
+  }
+
+  /**
+   * Staged input: reserves the plugin's fast-path input buffer for `len` bytes (instantiating if needed) and returns
+   * its offset in `memoryBuffer()`. The caller writes the input there and then calls `callReserved` with the same
+   * `len`; any other call on this engine in between may reuse the buffer, so a staging engine serves nothing else.
+   */
+  reserveInput(len: number): number {
+    this.#checkInputSize(len);
+    if (!this.#compiled.fastPath) {
+      throw new UnsupportedError(`plugin ${this.#compiled.spec.name} has no x0t fast path to stage input in`, {
+        plugin: this.#compiled.spec.name,
       });
     }
     const ex = this.#exports ?? this.#instantiate();
+    return this.#reserve(ex, len);
+  }
+
+  /** The plugin's linear memory (a SharedArrayBuffer when the module was compiled with shared memory). */
+  memoryBuffer(): ArrayBufferLike {
+    return (this.#exports ?? this.#instantiate()).memory.buffer;
+  }
+
+  /** Runs `fn` on the `len` input bytes already written at the offset `reserveInput(len)` returned. Throws X0tError. */
+  callReserved(fn: string, len: number, into?: Uint8Array): Uint8Array {
+    this.#checkInputSize(len);
+    const ex = this.#exports;
+    if (ex === null) throw new PluginTrapError(`plugin ${this.#compiled.spec.name}: the instance holding the staged input is gone`);
     this.#callName = fn;
-    this.#deadline = this.#compiled.metered ? performance.now() + spec.limits.callTimeoutMs : Infinity;
+    this.#deadline = this.#compiled.metered ? performance.now() + this.#compiled.spec.limits.callTimeoutMs : Infinity;
     try {
       const target = this.#calls.get(fn) ?? this.#resolve(ex, fn);
-      return copyOut(target.fast ? this.#callFast(ex, target.f, fn, input) : this.#callExtism(target.f, fn, input), into);
+      if (!target.fast) throw new UnsupportedError(`plugin ${this.#compiled.spec.name} has no fast path for ${fn}`, { function: fn });
+      return copyOut(this.#callFast(ex, target.f, fn, null, len), into);
     } catch (e) {
-      const err = this.#classify(e, fn);
-      if (!(err instanceof PluginReportedError) && !(err instanceof OutputLimitError) && !(err instanceof FunctionNotFoundError)) {
-        this.#exports = null; // a trap may have left the heap half-updated: start clean next time
-      }
-      throw err;
+      throw this.#failed(e, fn);
     }
+  }
+
+  #checkInputSize(len: number): void {
+    const spec = this.#compiled.spec;
+    if (len > spec.limits.maxInputBytes) {
+      throw new InputLimitError(`input of ${len} bytes is over ${spec.name}'s limit of ${spec.limits.maxInputBytes}`, {
+        bytes: len, limit: spec.limits.maxInputBytes,
+      });
+    }
+  }
+
+  /** Classifies a failed call; a trap drops the instance. */
+  #failed(e: unknown, fn: string): X0tError {
+    const err = this.#classify(e, fn);
+    if (!(err instanceof PluginReportedError) && !(err instanceof OutputLimitError) && !(err instanceof FunctionNotFoundError)
+      && !(err instanceof UnsupportedError)) {
+      this.#exports = null; // a trap may have left the heap half-updated: start clean next time
+    }
+    return err;
   }
 
   /** Finds the export serving `fn` once per instance: the fast path when the plugin has one, else the Extism export. */
@@ -155,20 +204,26 @@ export class PluginEngine {
     return target;
   }
 
-  #callFast(ex: FastExports, f: (len: number) => number, fn: string, input: Uint8Array): Uint8Array {
-    const len = input.length;
-    const ptr = ex.x0t_input(len) >>> 0;
-    let mem = this.#memory();
-    if (ptr === 0 || ptr + len > mem.length) {
-      throw ptr === 0
-        ? new PluginMemoryLimitError(`plugin could not allocate ${len} input bytes`, { bytes: len })
-        : new MalformedOutputError(`plugin gave an input buffer outside its memory (${ptr}+${len})`);
+  /** `input` null: the input is already in place at the buffer `reserveInput(len)` returned (staged input). */
+  #callFast(ex: FastExports, f: (len: number) => number, fn: string, input: Uint8Array | null, len: number): Uint8Array {
+    if (input === null) {
+      // The plugin hands out the same buffer while it is big enough; anything else means the staged bytes are not
+      // where the plugin will read, and running would compute on the wrong data.
+      const staged = this.#stagedPtr;
+      if (staged === 0 || this.#reserve(ex, len) !== staged) {
+        throw new MalformedOutputError(`plugin ${this.#compiled.spec.name} moved its input buffer away from the staged input`, {
+          function: fn,
+        });
+      }
+    } else {
+      const ptr = this.#reserve(ex, len); // first: reserving may grow memory, which detaches older views
+      this.#memory().set(input, ptr);
     }
-    mem.set(input, ptr);
+    this.#stagedPtr = 0;
     const status = f(len);
     const outPtr = ex.x0t_output_ptr() >>> 0;
     const outLen = ex.x0t_output_len() >>> 0;
-    mem = this.#memory();
+    const mem = this.#memory();
     if (outPtr + outLen > mem.length) {
       throw new MalformedOutputError(`plugin output lies outside its memory (${outPtr}+${outLen} > ${mem.length})`, {
         ptr: outPtr, len: outLen, memory: mem.length,
@@ -183,6 +238,19 @@ export class PluginEngine {
       throw new PluginReportedError(`plugin ${fn} failed (status ${status}): ${msg}`, { status, function: fn });
     }
     throw new MalformedOutputError(`plugin ${fn} returned an undefined status ${status}`, { status, function: fn });
+  }
+
+  /** The plugin's input buffer for `len` bytes, checked to lie inside its memory. */
+  #reserve(ex: FastExports, len: number): number {
+    const ptr = ex.x0t_input(len) >>> 0;
+    const mem = this.#memory();
+    if (ptr === 0 || ptr + len > mem.length) {
+      throw ptr === 0
+        ? new PluginMemoryLimitError(`plugin could not allocate ${len} input bytes`, { bytes: len })
+        : new MalformedOutputError(`plugin gave an input buffer outside its memory (${ptr}+${len})`);
+    }
+    this.#stagedPtr = ptr;
+    return ptr;
   }
 
   #callExtism(f: () => number, fn: string, input: Uint8Array): Uint8Array {
@@ -219,6 +287,7 @@ export class PluginEngine {
   /** Drops the live instance (its memory becomes garbage). */
   dispose(): void {
     this.#exports = null;
+    this.#stagedPtr = 0;
     this.#calls.clear();
     this.#u8 = new Uint8Array(0);
   }

@@ -1,6 +1,7 @@
 // A live plugin: the only thing in the runtime that must be closed. Both isolation modes implement this.
 import type { PluginSpec } from '../core/plugin-spec.js';
 import type { LogLevel } from './extism-kernel.js';
+import type { StagedRegion } from './staged-input.js';
 
 export interface InstanceStats {
   readonly calls: number;
@@ -22,6 +23,11 @@ export interface PluginInstance {
    * given, else in a new buffer. Rejects with an X0tError.
    */
   call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Reserves `byteLength` input bytes in a separate instance of the plugin for the caller to write in place
+   * (staged-input.ts; callers go through Slot.stage). Rejects with UnsupportedError when the plugin has no fast path.
+   */
+  stage?(byteLength: number): Promise<StagedRegion>;
   stats(): InstanceStats;
   /** Resolves once no call is in flight. */
   drain(): Promise<void>;

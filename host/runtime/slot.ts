@@ -9,11 +9,13 @@ import {
 import { CAPABILITIES, type CapabilityName } from '../../sdk/abi/generated/contract.js';
 import { runConformance } from '../../sdk/abi/conformance/index.js';
 import {
-  asX0tError, CapabilityMismatchError, SelfTestFailedError, SlotUnavailableError, SwapRejectedError, X0tError,
+  asX0tError, CapabilityMismatchError, InputLimitError, SelfTestFailedError, SlotUnavailableError, SwapRejectedError,
+  UnsupportedError, X0tError,
 } from '../errors/index.js';
 import { compilePlugin, type CompiledPlugin } from './compiled-plugin.js';
 import { instantiate } from './instantiate.js';
 import type { PluginInstance, PluginLogSink } from './plugin-instance.js';
+import { hostBufferRegion, StagedInput, type StagedRegion } from './staged-input.js';
 
 export interface SlotOptions {
   readonly breaker: BreakerPolicy;
@@ -110,10 +112,44 @@ export class Slot {
   /** Routes a call to the active version. Failures feed the circuit breaker. */
   async call(fn: string, input: Uint8Array, into?: Uint8Array): Promise<Uint8Array> {
     const v = this.#current();
+    return this.#observe(v, () => v.instance!.call(fn, input, into));
+  }
+
+  /**
+   * Leases `byteLength` bytes of input in the active version's plugin memory, for the caller to write a call's input
+   * in place (see staged-input.ts); limits are those of an ordinary call. Always `release()` the lease in `finally`.
+   * Plugins without the x0t fast path get a host buffer that the call copies (lease.path === 'copied').
+   */
+  async stage(byteLength: number): Promise<StagedInput> {
+    const v = this.#current();
+    const limit = v.spec.limits.maxInputBytes;
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength > limit) {
+      throw new InputLimitError(`staged input of ${byteLength} bytes is over ${v.spec.name}'s limit of ${limit}`, {
+        bytes: byteLength, limit,
+      });
+    }
+    const inst = v.instance!;
+    let region: StagedRegion;
+    try {
+      if (inst.stage === undefined) throw new UnsupportedError(`${inst.isolation} instances cannot stage input`);
+      region = await inst.stage(byteLength);
+    } catch (e) {
+      if (!(e instanceof UnsupportedError)) throw asX0tError(e);
+      region = hostBufferRegion(byteLength, (fn, input, into) => this.call(fn, input, into));
+    }
+    return new StagedInput(region, {
+      current: () => this.#active === v && !this.#closed,
+      observe: (run) => this.#observe(v, run),
+      call: (fn, input, into) => this.call(fn, input, into),
+    });
+  }
+
+  /** Times a call on version `v` and feeds a failure to the circuit breaker. */
+  async #observe(v: Loaded, run: () => Promise<Uint8Array>): Promise<Uint8Array> {
     const t0 = performance.now();
     this.#calls++;
     try {
-      const out = await v.instance!.call(fn, input, into);
+      const out = await run();
       this.#latency.record(performance.now() - t0);
       return out;
     } catch (e) {

@@ -36,8 +36,12 @@ export interface MemoryLimitResult {
   readonly initialPages: readonly number[];
 }
 
-/** Caps every defined memory's maximum at `maxPages`; refuses modules that need more than that to start. */
-export function limitModuleMemory(bytes: Uint8Array, maxPages: number): MemoryLimitResult {
+/**
+ * Caps every defined memory's maximum at `maxPages`; refuses modules that need more than that to start. With
+ * `shared`, the memories are also declared shared, so their buffer is a SharedArrayBuffer another thread can write
+ * (staged input, staged-input.ts); the code is unchanged, and V8 enforces the same maximum.
+ */
+export function limitModuleMemory(bytes: Uint8Array, maxPages: number, shared = false): MemoryLimitResult {
   if (bytes.length < 8 || MAGIC.some((m, i) => bytes[i] !== m)) {
     throw new ModuleInvalidError('not a WebAssembly module (bad magic)');
   }
@@ -48,7 +52,7 @@ export function limitModuleMemory(bytes: Uint8Array, maxPages: number): MemoryLi
     const contentEnd = contentStart + size;
     if (contentEnd > bytes.length) throw new ModuleInvalidError('section runs past the end of the module');
     if (id === SECTION_MEMORY) {
-      const { content, initialPages } = rewriteMemorySection(bytes.subarray(contentStart, contentEnd), maxPages);
+      const { content, initialPages } = rewriteMemorySection(bytes.subarray(contentStart, contentEnd), maxPages, shared);
       const header: number[] = [SECTION_MEMORY];
       writeU32Leb(content.length, header);
       const out = new Uint8Array(pos + header.length + content.length + (bytes.length - contentEnd));
@@ -63,7 +67,7 @@ export function limitModuleMemory(bytes: Uint8Array, maxPages: number): MemoryLi
   return { bytes, initialPages: [] };
 }
 
-function rewriteMemorySection(section: Uint8Array, maxPages: number): { content: Uint8Array; initialPages: number[] } {
+function rewriteMemorySection(section: Uint8Array, maxPages: number, shared: boolean): { content: Uint8Array; initialPages: number[] } {
   const out: number[] = [];
   const initialPages: number[] = [];
   let [count, pos] = readU32Leb(section, 0);
@@ -87,7 +91,7 @@ function rewriteMemorySection(section: Uint8Array, maxPages: number): { content:
       );
     }
     initialPages.push(min);
-    out.push((flags & 0x02) | 0x01); // keep the shared bit, always declare a maximum
+    out.push((flags & 0x02) | (shared ? 0x02 : 0) | 0x01); // keep (or set) the shared bit, always declare a maximum
     writeU32Leb(min, out);
     writeU32Leb(max, out);
   }

@@ -1,15 +1,18 @@
 // `worker` isolation: the plugin runs in its own thread. A call that overruns its timeout terminates the thread
 // (V8 interrupts even a tight wasm loop) and a fresh worker is started from the already-compiled module, so the
 // host's event loop never waits on a plugin.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import {
-  errorFromWire, FunctionNotFoundError, InputLimitError, InternalError, OutputLimitError, PluginClosedError,
+  asX0tError, errorFromWire, FunctionNotFoundError, InputLimitError, InternalError, OutputLimitError, PluginClosedError,
   PluginMemoryLimitError,
-  PluginTimeoutError, PluginTrapError, type WireError, type X0tError,
+  PluginTimeoutError, PluginTrapError, UnsupportedError, type WireError, type X0tError,
 } from '../errors/index.js';
-import type { CompiledPlugin } from './compiled-plugin.js';
+import { compilePlugin, type CompiledPlugin } from './compiled-plugin.js';
 import { defaultLogSink, type InstanceStats, type InstantiateOptions, type PluginInstance } from './plugin-instance.js';
-import { channelBytes, CTL, HEADER_BYTES, KIND, STATE, type WorkerBoot, type WorkerMessage } from './worker-channel.js';
+import type { StagedRegion } from './staged-input.js';
+import {
+  channelBytes, CTL, HEADER_BYTES, KIND, OP, STATE, type StageModuleMessage, type WorkerBoot, type WorkerMessage,
+} from './worker-channel.js';
 
 /** How long the host polls for a quick answer before yielding to the event loop (blocks it at most this long). */
 const SPIN_MS = 0.2;
@@ -25,13 +28,25 @@ const WORKER_HEAP_MB = 32;
 const START_GRACE_MS = 2000;
 
 interface Job {
+  /** What to ask the worker (OP); staged-input jobs carry their lease. */
+  readonly op: number;
+  /** Function index, -1 for stage and release. */
   readonly fn: number;
   readonly name: string;
+  /** The input; for `callStaged` the lease's view of it (still readable if its worker is gone). */
   readonly input: Uint8Array;
+  /** Bytes to reserve (`stage`). */
+  readonly len: number;
+  readonly lease: number;
+  /** The worker generation the lease lives in (0 for call and stage). */
+  readonly generation: number;
   readonly into: Uint8Array | undefined;
   readonly resolve: (out: Uint8Array) => void;
   readonly reject: (e: X0tError) => void;
 }
+
+type StagedMessage = Extract<WorkerMessage, { type: 'staged' }>;
+const NO_BYTES = new Uint8Array(0);
 
 export class WorkerInstance implements PluginInstance {
   readonly isolation = 'worker' as const;
@@ -42,6 +57,15 @@ export class WorkerInstance implements PluginInstance {
   #ctl: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(64));
   #data: Uint8Array<SharedArrayBuffer> = new Uint8Array(new SharedArrayBuffer(0));
   #restartsInWorker = 0;
+  /** Counts workers that reached 'ready': a staged lease lives in one of them and dies with it. */
+  #generation = 0;
+  #stagePort: MessagePort | null = null;
+  #stageModuleSent = false;
+  /** The shared-memory variant staged instances run, compiled on the first lease. */
+  #shared: CompiledPlugin | null = null;
+  #nextLease = 1;
+  /** Stage requests waiting for their instance's memory, with the generation of the worker that sent it. */
+  readonly #stagedWaiters = new Map<number, (m: StagedMessage, generation: number) => void>();
   readonly #decoder = new TextDecoder();
   #worker: Worker | null = null;
   #starting: Promise<void> | null = null;
@@ -82,9 +106,12 @@ export class WorkerInstance implements PluginInstance {
     const sab = new SharedArrayBuffer(channelBytes(maxInputBytes, maxOutputBytes));
     const ctl = new Int32Array(sab, 0, HEADER_BYTES / 4);
     const data = new Uint8Array(sab, HEADER_BYTES);
-    const boot: WorkerBoot = { compiled: this.#compiled, sab, functions: this.#compiled.functions };
+    const { port1: stagePort, port2 } = new MessageChannel();
+    stagePort.unref();
+    const boot: WorkerBoot = { compiled: this.#compiled, sab, functions: this.#compiled.functions, stagePort: port2 };
     const worker = new Worker(new URL('./worker-entry.js', import.meta.url), {
       workerData: boot,
+      transferList: [port2],
       resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB, maxYoungGenerationSizeMb: 8, stackSizeMb: 4 },
       stdout: false,
       stderr: false,
@@ -100,13 +127,19 @@ export class WorkerInstance implements PluginInstance {
         }));
       }, startMs);
       startTimer.unref();
+      let generation = 0;
       worker.on('message', (m: WorkerMessage) => {
         if (m.type !== 'log') clearTimeout(startTimer);
         if (m.type === 'log') this.#log(this.spec.name, m.level, m.message);
+        else if (m.type === 'staged') this.#stagedWaiters.get(m.lease)?.(m, generation);
         else if (m.type === 'ready') {
           this.#worker = worker;
           this.#ctl = ctl;
           this.#data = data;
+          this.#stagePort?.close();
+          this.#stagePort = stagePort;
+          this.#stageModuleSent = false;
+          generation = ++this.#generation;
           this.#restarts += this.#restartsInWorker; // keep the count the previous worker had made
           this.#restartsInWorker = 0;
           resolve();
@@ -155,22 +188,100 @@ export class WorkerInstance implements PluginInstance {
         { bytes: input.length, limit: maxInputBytes },
       ));
     }
+    return this.#enqueue({ op: OP.call, fn: index, name: fn, input, len: input.length, lease: 0, generation: 0, into });
+  }
+
+  #enqueue(j: Omit<Job, 'resolve' | 'reject'>): Promise<Uint8Array> {
     this.#inFlight++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.#queue.push({ fn: index, name: fn, input, into, resolve, reject });
+      // An explicit literal, not a spread: jobs of one shape keep #run fast (the spread cost ~5 µs per small call).
+      this.#queue.push({
+        op: j.op, fn: j.fn, name: j.name, input: j.input, len: j.len, lease: j.lease, generation: j.generation, into: j.into,
+        resolve, reject,
+      });
       if (!this.#running) void this.#pump();
     });
+  }
+
+  /**
+   * Staged input (staged-input.ts): a separate instance of the plugin in this worker, compiled with shared memory,
+   * whose input buffer of `byteLength` bytes the caller writes directly. The lease lives in the current worker: if
+   * that worker is replaced (a timeout, a crash) or this instance closed, `live()` turns false and a call falls back
+   * to copying the still-readable bytes through the channel.
+   */
+  async stage(byteLength: number): Promise<StagedRegion> {
+    if (this.#closed) throw new PluginClosedError(`plugin ${this.spec.name} is closed`);
+    const { maxInputBytes } = this.spec.limits;
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0 || byteLength > maxInputBytes) {
+      throw new InputLimitError(`staged input of ${byteLength} bytes is over ${this.spec.name}'s limit of ${maxInputBytes}`, {
+        bytes: byteLength, limit: maxInputBytes,
+      });
+    }
+    if (!this.#compiled.fastPath) {
+      throw new UnsupportedError(`plugin ${this.spec.name} has no x0t fast path to stage input in`, { plugin: this.spec.name });
+    }
+    // The shared-memory variant is compiled (hash and imports re-checked) once, on the first lease.
+    if (this.#shared === null) {
+      try {
+        this.#shared = await compilePlugin(this.spec, undefined, { sharedMemory: true });
+      } catch (e) {
+        throw asX0tError(e);
+      }
+    }
+    const lease = this.#nextLease++;
+    const posted = new Promise<[StagedMessage, number]>((resolve) => {
+      this.#stagedWaiters.set(lease, (m, generation) => resolve([m, generation]));
+    });
+    try {
+      await this.#enqueue({ op: OP.stage, fn: -1, name: '(stage)', input: NO_BYTES, len: byteLength, lease, generation: 0, into: undefined });
+      // The worker posts the memory before it answers, so the message is already on its way.
+      const [m, generation] = await withTimeout(posted, this.spec.limits.callTimeoutMs + START_GRACE_MS, () => new PluginTrapError(
+        `plugin ${this.spec.name}'s worker did not hand over staged input ${lease}`, { lease },
+      ));
+      return this.#region(lease, m, byteLength, generation);
+    } finally {
+      this.#stagedWaiters.delete(lease);
+    }
+  }
+
+  #region(lease: number, m: StagedMessage, byteLength: number, generation: number): StagedRegion {
+    const bytes = new Uint8Array(m.memory, m.offset, byteLength);
+    const live = (): boolean => !this.#closed && this.#worker !== null && this.#generation === generation;
+    let open = true;
+    return {
+      bytes,
+      inPlace: true,
+      live,
+      call: (fn, into) => {
+        const index = this.#fnIndex.get(fn);
+        if (index === undefined) {
+          return Promise.reject(new FunctionNotFoundError(`plugin ${this.spec.name} has no function ${fn}`, {
+            function: fn, available: this.functions,
+          }));
+        }
+        open = false; // the worker drops the lease when it runs the call
+        return this.#enqueue({ op: OP.callStaged, fn: index, name: fn, input: bytes, len: byteLength, lease, generation, into });
+      },
+      release: async () => {
+        if (!open) return;
+        open = false;
+        if (!live()) return;
+        await this.#enqueue({ op: OP.release, fn: -1, name: '(release)', input: NO_BYTES, len: 0, lease, generation, into: undefined })
+          .catch(() => undefined); // a closed or replaced worker has dropped the lease already
+      },
+    };
   }
 
   async #pump(): Promise<void> {
     this.#running = true;
     try {
       for (let job = this.#queue.shift(); job !== undefined; job = this.#queue.shift()) {
-        this.#calls++;
+        const counted = job.op === OP.call || job.op === OP.callStaged;
+        if (counted) this.#calls++;
         try {
           job.resolve(await this.#run(job));
         } catch (e) {
-          this.#errors++;
+          if (counted) this.#errors++;
           job.reject(e as X0tError);
         } finally {
           this.#settled();
@@ -190,9 +301,22 @@ export class WorkerInstance implements PluginInstance {
     if (this.#worker === null) await this.#spawn();
     if (this.#closed) throw new PluginClosedError(`plugin ${this.spec.name} is closed`);
     const ctl = this.#ctl;
-    this.#data.set(job.input, 0);
-    Atomics.store(ctl, CTL.fn, job.fn);
-    Atomics.store(ctl, CTL.len, job.input.length);
+    let op = job.op;
+    if (op !== OP.call && op !== OP.stage && job.generation !== this.#generation) {
+      // The lease's worker is gone: a call copies the bytes it still holds through the channel, a release is moot.
+      if (op === OP.release) return NO_BYTES;
+      op = OP.call;
+    }
+    if (op === OP.stage && !this.#stageModuleSent) {
+      const m: StageModuleMessage = { compiled: this.#shared! };
+      this.#stagePort!.postMessage(m);
+      this.#stageModuleSent = true;
+    }
+    if (op === OP.call) this.#data.set(job.input, 0);
+    Atomics.store(ctl, CTL.op, op);
+    Atomics.store(ctl, CTL.lease, job.lease);
+    Atomics.store(ctl, CTL.fn, Math.max(0, job.fn));
+    Atomics.store(ctl, CTL.len, op === OP.stage ? job.len : job.input.length);
     Atomics.store(ctl, CTL.state, STATE.request);
     Atomics.notify(ctl, CTL.state);
 
@@ -202,7 +326,7 @@ export class WorkerInstance implements PluginInstance {
     const deadline = started + this.spec.limits.callTimeoutMs;
     const spinUntil = started + SPIN_MS;
     while (Atomics.load(ctl, CTL.state) === STATE.request && performance.now() < spinUntil);
-    if (Atomics.load(ctl, CTL.state) === STATE.request && this.#typicalMs[job.fn]! < SYNC_WAIT_MS) {
+    if (Atomics.load(ctl, CTL.state) === STATE.request && job.fn >= 0 && this.#typicalMs[job.fn]! < SYNC_WAIT_MS) {
       const budget = Math.min(started + SYNC_WAIT_MS, deadline) - performance.now();
       if (budget > 0) Atomics.wait(ctl, CTL.state, STATE.request, budget);
     }
@@ -215,8 +339,10 @@ export class WorkerInstance implements PluginInstance {
     }
     const state = Atomics.load(ctl, CTL.state);
     const took = performance.now() - started;
-    const typical = this.#typicalMs[job.fn]!;
-    this.#typicalMs[job.fn] = typical === 0 ? took : typical * 0.75 + took * 0.25;
+    if (job.fn >= 0) {
+      const typical = this.#typicalMs[job.fn]!;
+      this.#typicalMs[job.fn] = typical === 0 ? took : typical * 0.75 + took * 0.25;
+    }
     if (state === STATE.request) return this.#timeout(job);
     if (state === STATE.crashed) {
       this.#restarts++;
@@ -282,6 +408,8 @@ export class WorkerInstance implements PluginInstance {
     await this.#starting?.catch(() => undefined);
     const worker = this.#worker;
     this.#worker = null;
+    this.#stagePort?.close();
+    this.#stagePort = null;
     if (worker) {
       // A call still running is told its worker is gone rather than left to wait for its timeout.
       const running = Atomics.load(this.#ctl, CTL.state) === STATE.request;
@@ -290,4 +418,10 @@ export class WorkerInstance implements PluginInstance {
       await worker.terminate();
     }
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, err: () => X0tError): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(err()), ms); });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
