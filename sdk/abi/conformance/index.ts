@@ -7,6 +7,7 @@ import { aggregatorKit } from './aggregator-kit.js';
 import { kemKit } from './kem-kit.js';
 import { selftestKit } from './selftest-kit.js';
 import { signerKit } from './signer-kit.js';
+import { trainerKit } from './trainer-kit.js';
 import type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
 
 export type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
@@ -16,6 +17,7 @@ export const KITS: Readonly<Record<CapabilityName, readonly ConformanceCase[]>> 
   aggregator: aggregatorKit,
   kem: kemKit,
   signer: signerKit,
+  trainer: trainerKit,
 };
 
 /** Runs every case; resolves with the report, or rejects with SelfTestFailedError naming the first failed case. */

@@ -2,7 +2,7 @@
 // One typed client per capability: encodes the input frame, calls the plugin function through
 // `call` (whatever transport the host uses: fast path, Extism, a worker), decodes the output.
 
-import { type AggregateRequest, type DecapsRequest, decodeEncapsulation, decodeF32Vector, decodeF64Vector, decodeKemInfo, decodeKeyPair, decodeSignerInfo, type EncapsRequest, type Encapsulation, encodeAggregateRequest, encodeDecapsRequest, encodeEncapsRequest, encodeF32Vector, encodeSignRequest, encodeVerifyRequest, type F32Vector, type F64Vector, type KemInfo, type KeyPair, type SignerInfo, type SignRequest, type VerifyRequest } from './contract.js';
+import { type AggregateRequest, type DecapsRequest, decodeEncapsulation, decodeEvaluateResult, decodeF32Vector, decodeF64Vector, decodeKemInfo, decodeKeyPair, decodeSignerInfo, decodeTrainerInfo, decodeTrainResult, type EncapsRequest, type Encapsulation, encodeAggregateRequest, encodeDecapsRequest, encodeEncapsRequest, encodeEvaluateRequest, encodeF32Vector, encodeSignRequest, encodeTrainerInit, encodeTrainRequest, encodeVerifyRequest, type EvaluateRequest, type EvaluateResult, type F32Vector, type F64Vector, type KemInfo, type KeyPair, type SignerInfo, type SignRequest, type TrainerInfo, type TrainerInit, type TrainRequest, type TrainResult, type VerifyRequest } from './contract.js';
 
 /** Calls plugin function `fn` (its Extism name, e.g. 'aggregate') with `input` and resolves to its output bytes. */
 export type CallFn = (fn: string, input: Uint8Array) => Promise<Uint8Array>;
@@ -108,10 +108,45 @@ export class SignerClient {
   }
 }
 
+/** Trains and evaluates an MLP classifier (inputs → hidden ReLU → classes softmax) with optional LoRA adapters on its dense layers, for federated learning. Deterministic: the same request gives the same bytes. Lengths that disagree with the architecture, labels ≥ classes, non-finite numbers and limits beyond trainer_info are refused with badInput. */
+export class TrainerClient {
+  readonly #call: CallFn;
+
+  constructor(call: CallFn) {
+    this.#call = call;
+  }
+
+  /** The plugin's limits and features (input ignored). */
+  async trainerInfo(input: Uint8Array): Promise<TrainerInfo> {
+    return decodeTrainerInfo(await this.#call('trainer_info', input));
+  }
+
+  /** Initial parameters from the seed: W1 ~ He normal N(0, 2/inputs), W2 ~ Glorot normal N(0, 2/(hidden+classes)), biases 0. */
+  async initParams(trainerInit: TrainerInit): Promise<F32Vector> {
+    return decodeF32Vector(await this.#call('init_params', encodeTrainerInit(trainerInit)));
+  }
+
+  /** Initial LoRA adapters from the seed: A_l ~ N(0, 1/in_l), B_l = 0 (so the effective weights start equal to the base). */
+  async initAdapters(trainerInit: TrainerInit): Promise<F32Vector> {
+    return decodeF32Vector(await this.#call('init_adapters', encodeTrainerInit(trainerInit)));
+  }
+
+  /** Minibatch SGD; returns the per-step losses and the delta of the trained vector. */
+  async train(trainRequest: TrainRequest): Promise<TrainResult> {
+    return decodeTrainResult(await this.#call('train', encodeTrainRequest(trainRequest)));
+  }
+
+  /** Per-sample losses and predictions. */
+  async evaluate(evaluateRequest: EvaluateRequest): Promise<EvaluateResult> {
+    return decodeEvaluateResult(await this.#call('evaluate', encodeEvaluateRequest(evaluateRequest)));
+  }
+}
+
 /** Capability name → its client class. */
 export const CLIENTS = {
   'selftest': SelftestClient,
   'aggregator': AggregatorClient,
   'kem': KemClient,
   'signer': SignerClient,
+  'trainer': TrainerClient,
 } as const;

@@ -20,9 +20,9 @@ export type StatusCode = (typeof STATUS)[StatusName];
 export const FAST_PATH_CORE_EXPORTS = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
 export const FAST_PATH_CALL_PREFIX = 'x0t_call_';
 /** Every `x0t_call_<fn>` export some capability defines, sorted. */
-export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_decaps', 'x0t_call_echo', 'x0t_call_encaps', 'x0t_call_kem_info', 'x0t_call_keygen', 'x0t_call_keygen_from_seed', 'x0t_call_sign', 'x0t_call_signer_info', 'x0t_call_sum', 'x0t_call_verify'] as const;
+export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_decaps', 'x0t_call_echo', 'x0t_call_encaps', 'x0t_call_evaluate', 'x0t_call_init_adapters', 'x0t_call_init_params', 'x0t_call_kem_info', 'x0t_call_keygen', 'x0t_call_keygen_from_seed', 'x0t_call_sign', 'x0t_call_signer_info', 'x0t_call_sum', 'x0t_call_train', 'x0t_call_trainer_info', 'x0t_call_verify'] as const;
 /** Every Extism export (`<fn>`) some capability defines, sorted. */
-export const EXTISM_EXPORTS = ['aggregate', 'decaps', 'echo', 'encaps', 'kem_info', 'keygen', 'keygen_from_seed', 'sign', 'signer_info', 'sum', 'verify'] as const;
+export const EXTISM_EXPORTS = ['aggregate', 'decaps', 'echo', 'encaps', 'evaluate', 'init_adapters', 'init_params', 'kem_info', 'keygen', 'keygen_from_seed', 'sign', 'signer_info', 'sum', 'train', 'trainer_info', 'verify'] as const;
 
 /** The fast-path export of function `fn`. */
 export function fastPathExport(fn: string): string {
@@ -30,7 +30,7 @@ export function fastPathExport(fn: string): string {
 }
 
 /** Frame names, and 'bytes' for raw byte input/output. */
-export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest' | 'KemInfo' | 'SignerInfo' | 'KeyPair' | 'EncapsRequest' | 'Encapsulation' | 'DecapsRequest' | 'SignRequest' | 'VerifyRequest';
+export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest' | 'KemInfo' | 'SignerInfo' | 'KeyPair' | 'EncapsRequest' | 'Encapsulation' | 'DecapsRequest' | 'SignRequest' | 'TrainerInfo' | 'TrainerInit' | 'TrainRequest' | 'TrainResult' | 'EvaluateRequest' | 'EvaluateResult' | 'VerifyRequest';
 export type PayloadName = FrameName | 'bytes';
 
 /** Each capability's functions: input/output frame (or 'bytes'), fast-path export, docs. */
@@ -72,10 +72,21 @@ export const CAPABILITIES = {
       verify: { input: 'VerifyRequest', output: 'bytes', fastPath: 'x0t_call_verify', doc: "One byte: 1 if the signature is valid, 0 if not." },
     },
   },
+  'trainer': {
+    doc: "Trains and evaluates an MLP classifier (inputs → hidden ReLU → classes softmax) with optional LoRA adapters on its dense layers, for federated learning. Deterministic: the same request gives the same bytes. Lengths that disagree with the architecture, labels ≥ classes, non-finite numbers and limits beyond trainer_info are refused with badInput.",
+    functionNames: ['trainer_info', 'init_params', 'init_adapters', 'train', 'evaluate'],
+    functions: {
+      trainer_info: { input: 'bytes', output: 'TrainerInfo', fastPath: 'x0t_call_trainer_info', doc: "The plugin's limits and features (input ignored)." },
+      init_params: { input: 'TrainerInit', output: 'F32Vector', fastPath: 'x0t_call_init_params', doc: "Initial parameters from the seed: W1 ~ He normal N(0, 2/inputs), W2 ~ Glorot normal N(0, 2/(hidden+classes)), biases 0." },
+      init_adapters: { input: 'TrainerInit', output: 'F32Vector', fastPath: 'x0t_call_init_adapters', doc: "Initial LoRA adapters from the seed: A_l ~ N(0, 1/in_l), B_l = 0 (so the effective weights start equal to the base)." },
+      train: { input: 'TrainRequest', output: 'TrainResult', fastPath: 'x0t_call_train', doc: "Minibatch SGD; returns the per-step losses and the delta of the trained vector." },
+      evaluate: { input: 'EvaluateRequest', output: 'EvaluateResult', fastPath: 'x0t_call_evaluate', doc: "Per-sample losses and predictions." },
+    },
+  },
 } as const;
 export type CapabilityName = keyof typeof CAPABILITIES;
 export type CapabilityFunctionName<C extends CapabilityName> = keyof (typeof CAPABILITIES)[C]['functions'] & string;
-export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator', 'kem', 'signer'];
+export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator', 'kem', 'signer', 'trainer'];
 
 export function isCapabilityName(s: string): s is CapabilityName {
   return Object.hasOwn(CAPABILITIES, s);
@@ -93,6 +104,12 @@ export const FRAME_MAGIC = {
   Encapsulation: 0x524e454b, // "KENR"
   DecapsRequest: 0x4345444b, // "KDEC"
   SignRequest: 0x4e474953, // "SIGN"
+  TrainerInfo: 0x494e5254, // "TRNI"
+  TrainerInit: 0x4e495254, // "TRIN"
+  TrainRequest: 0x514e5254, // "TRNQ"
+  TrainResult: 0x524e5254, // "TRNR"
+  EvaluateRequest: 0x51564554, // "TEVQ"
+  EvaluateResult: 0x52564554, // "TEVR"
   VerifyRequest: 0x59465256, // "VRFY"
 } as const;
 
@@ -108,6 +125,12 @@ export const FRAMES = {
   Encapsulation: { magic: "KENR", headerBytes: 16, header: ['ciphertextLen', 'sharedSecretLen'], sections: [{ name: 'ciphertext', type: 'u8', length: ['ciphertextLen'] }, { name: 'sharedSecret', type: 'u8', length: ['sharedSecretLen'] }], doc: "A ciphertext and the shared secret it carries." },
   DecapsRequest: { magic: "KDEC", headerBytes: 16, header: ['secretKeyLen', 'ciphertextLen'], sections: [{ name: 'secretKey', type: 'u8', length: ['secretKeyLen'] }, { name: 'ciphertext', type: 'u8', length: ['ciphertextLen'] }], doc: "Decapsulate `ciphertext` with `secretKey`." },
   SignRequest: { magic: "SIGN", headerBytes: 24, header: ['flags', 'secretKeyLen', 'contextLen', 'messageLen'], sections: [{ name: 'secretKey', type: 'u8', length: ['secretKeyLen'] }, { name: 'context', type: 'u8', length: ['contextLen'] }, { name: 'message', type: 'u8', length: ['messageLen'] }], doc: "Sign `message` under `context` (FIPS 204 context string, at most 255 bytes) with `secretKey`. `flags` bit 0 set = deterministic signing (no fresh randomness); clear = hedged (randomness from the host's CSPRNG)." },
+  TrainerInfo: { magic: "TRNI", headerBytes: 32, header: ['maxInputs', 'maxHidden', 'maxClasses', 'maxRank', 'maxBatch', 'maxSamples', 'features'], sections: [], doc: "A trainer's limits and features. An MLP inputs → hidden (ReLU) → classes (softmax cross-entropy) is accepted when inputs ≤ maxInputs, hidden ≤ maxHidden, 2 ≤ classes ≤ maxClasses, rank ≤ maxRank, batch ≤ maxBatch and samples ≤ maxSamples (all ≥ 1 otherwise). `features` bits: 1 = mode full, 2 = mode lora, 4 = weight decay, 8 = SIMD kernels." },
+  TrainerInit: { magic: "TRIN", headerBytes: 24, header: ['inputs', 'hidden', 'classes', 'rank', 'seed'], sections: [], doc: "Architecture and seed for init_params / init_adapters. Parameters are ONE flat f32 vector: W1 [hidden×inputs] row-major, b1 [hidden], W2 [classes×hidden], b2 [classes]. Adapters are ONE flat f32 vector: A1 [rank×inputs], B1 [hidden×rank], A2 [rank×hidden], B2 [classes×rank]; the effective weight of layer l is W_l + (alpha/rank)·B_l·A_l. `rank` is ignored by init_params." },
+  TrainRequest: { magic: "TRNQ", headerBytes: 56, header: ['inputs', 'hidden', 'classes', 'rank', 'mode', 'steps', 'batch', 'seed', 'samples', 'hyperLen', 'paramsLen', 'adaptersLen'], sections: [{ name: 'hyper', type: 'f32', length: ['hyperLen'] }, { name: 'params', type: 'f32', length: ['paramsLen'] }, { name: 'adapters', type: 'f32', length: ['adaptersLen'] }, { name: 'x', type: 'f32', length: ['samples', 'inputs'] }, { name: 'y', type: 'u32', length: ['samples'] }], doc: "Train for `steps` minibatch SGD steps of `batch` samples. mode 0 = full (train params; adapters ignored, adaptersLen may be 0), mode 1 = lora (params frozen, train adapters; adaptersLen must be the adapter count). hyper = [lr, alpha, weightDecay] (hyperLen = 3; alpha is only used when adapters take part; weight decay adds weightDecay·θ to the gradient of every trained value). Minibatches: samples are drawn in the order of a permutation of 0..samples-1 made by a seeded Fisher-Yates shuffle (xoshiro128** seeded from `seed`), reshuffled when used up. y holds class indices < classes. Steps = 1, batch = samples, lr = 1, weightDecay = 0 gives delta = −gradient of the mean loss." },
+  TrainResult: { magic: "TRNR", headerBytes: 16, header: ['steps', 'deltaLen'], sections: [{ name: 'losses', type: 'f32', length: ['steps'] }, { name: 'delta', type: 'f32', length: ['deltaLen'] }], doc: "The mean minibatch loss of each step (before its update) and the delta new − old of the trained vector (params in mode full, adapters in mode lora)." },
+  EvaluateRequest: { magic: "TEVQ", headerBytes: 40, header: ['inputs', 'hidden', 'classes', 'rank', 'samples', 'hyperLen', 'paramsLen', 'adaptersLen'], sections: [{ name: 'hyper', type: 'f32', length: ['hyperLen'] }, { name: 'params', type: 'f32', length: ['paramsLen'] }, { name: 'adapters', type: 'f32', length: ['adaptersLen'] }, { name: 'x', type: 'f32', length: ['samples', 'inputs'] }, { name: 'y', type: 'u32', length: ['samples'] }], doc: "Evaluate the MLP on samples x, y. hyper = [alpha] (hyperLen = 1). adaptersLen is 0 (base model) or the adapter count (effective weights W + (alpha/rank)·B·A)." },
+  EvaluateResult: { magic: "TEVR", headerBytes: 16, header: ['count', 'correct'], sections: [{ name: 'losses', type: 'f32', length: ['count'] }, { name: 'predicted', type: 'u32', length: ['count'] }], doc: "Per-sample cross-entropy loss and predicted class (argmax, lowest index on ties), and how many predictions equal the label." },
   VerifyRequest: { magic: "VRFY", headerBytes: 24, header: ['publicKeyLen', 'contextLen', 'messageLen', 'signatureLen'], sections: [{ name: 'publicKey', type: 'u8', length: ['publicKeyLen'] }, { name: 'context', type: 'u8', length: ['contextLen'] }, { name: 'message', type: 'u8', length: ['messageLen'] }, { name: 'signature', type: 'u8', length: ['signatureLen'] }], doc: "Check `signature` on `message` under `context` against `publicKey`." },
 } as const;
 
@@ -971,6 +994,600 @@ export function decodeSignRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B
 }
 
 // ---------------------------------------------------------------------------------------------
+// TrainerInfo
+
+/**
+ * A trainer's limits and features. An MLP inputs → hidden (ReLU) → classes (softmax cross-entropy) is accepted when inputs ≤ maxInputs, hidden ≤ maxHidden, 2 ≤ classes ≤ maxClasses, rank ≤ maxRank, batch ≤ maxBatch and samples ≤ maxSamples (all ≥ 1 otherwise). `features` bits: 1 = mode full, 2 = mode lora, 4 = weight decay, 8 = SIMD kernels.
+ *
+ * Frame "TRNI" (0x494e5254): u32 magic | u32 maxInputs | u32 maxHidden | u32 maxClasses | u32 maxRank | u32 maxBatch | u32 maxSamples | u32 features | pad to 32.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface TrainerInfo<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  maxInputs: number;
+  /** Header field (u32). */
+  maxHidden: number;
+  /** Header field (u32). */
+  maxClasses: number;
+  /** Header field (u32). */
+  maxRank: number;
+  /** Header field (u32). */
+  maxBatch: number;
+  /** Header field (u32). */
+  maxSamples: number;
+  /** Header field (u32). */
+  features: number;
+}
+
+/** Byte length of one TrainerInfo frame with these header fields. */
+export function byteLengthTrainerInfo(maxInputs: number, maxHidden: number, maxClasses: number, maxRank: number, maxBatch: number, maxSamples: number, features: number): number {
+  return 32;
+}
+
+/** Encodes one TrainerInfo frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeTrainerInfo(v: TrainerInfo): Uint8Array<ArrayBuffer> {
+  checkObject('TrainerInfo', v);
+  const maxInputs = headerU32('TrainerInfo', 'maxInputs', v.maxInputs);
+  const maxHidden = headerU32('TrainerInfo', 'maxHidden', v.maxHidden);
+  const maxClasses = headerU32('TrainerInfo', 'maxClasses', v.maxClasses);
+  const maxRank = headerU32('TrainerInfo', 'maxRank', v.maxRank);
+  const maxBatch = headerU32('TrainerInfo', 'maxBatch', v.maxBatch);
+  const maxSamples = headerU32('TrainerInfo', 'maxSamples', v.maxSamples);
+  const features = headerU32('TrainerInfo', 'features', v.features);
+  const total = 32;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x494e5254, true);
+  dv.setUint32(4, maxInputs, true);
+  dv.setUint32(8, maxHidden, true);
+  dv.setUint32(12, maxClasses, true);
+  dv.setUint32(16, maxRank, true);
+  dv.setUint32(20, maxBatch, true);
+  dv.setUint32(24, maxSamples, true);
+  dv.setUint32(28, features, true);
+  return out;
+}
+
+/**
+ * Decodes one TrainerInfo frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeTrainerInfo<B extends ArrayBufferLike>(bytes: Uint8Array<B>): TrainerInfo<B | ArrayBuffer> {
+  const dv = frameView('TrainerInfo', bytes, 32, 0x494e5254, "TRNI");
+  const maxInputs = dv.getUint32(4, true);
+  const maxHidden = dv.getUint32(8, true);
+  const maxClasses = dv.getUint32(12, true);
+  const maxRank = dv.getUint32(16, true);
+  const maxBatch = dv.getUint32(20, true);
+  const maxSamples = dv.getUint32(24, true);
+  const features = dv.getUint32(28, true);
+  let at = 32;
+  checkTotal('TrainerInfo', bytes, at, `maxInputs=${maxInputs}, maxHidden=${maxHidden}, maxClasses=${maxClasses}, maxRank=${maxRank}, maxBatch=${maxBatch}, maxSamples=${maxSamples}, features=${features}`);
+  return {
+    maxInputs,
+    maxHidden,
+    maxClasses,
+    maxRank,
+    maxBatch,
+    maxSamples,
+    features,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TrainerInit
+
+/**
+ * Architecture and seed for init_params / init_adapters. Parameters are ONE flat f32 vector: W1 [hidden×inputs] row-major, b1 [hidden], W2 [classes×hidden], b2 [classes]. Adapters are ONE flat f32 vector: A1 [rank×inputs], B1 [hidden×rank], A2 [rank×hidden], B2 [classes×rank]; the effective weight of layer l is W_l + (alpha/rank)·B_l·A_l. `rank` is ignored by init_params.
+ *
+ * Frame "TRIN" (0x4e495254): u32 magic | u32 inputs | u32 hidden | u32 classes | u32 rank | u32 seed | pad to 24.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface TrainerInit<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  inputs: number;
+  /** Header field (u32). */
+  hidden: number;
+  /** Header field (u32). */
+  classes: number;
+  /** Header field (u32). */
+  rank: number;
+  /** Header field (u32). */
+  seed: number;
+}
+
+/** Byte length of one TrainerInit frame with these header fields. */
+export function byteLengthTrainerInit(inputs: number, hidden: number, classes: number, rank: number, seed: number): number {
+  return 24;
+}
+
+/** Encodes one TrainerInit frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeTrainerInit(v: TrainerInit): Uint8Array<ArrayBuffer> {
+  checkObject('TrainerInit', v);
+  const inputs = headerU32('TrainerInit', 'inputs', v.inputs);
+  const hidden = headerU32('TrainerInit', 'hidden', v.hidden);
+  const classes = headerU32('TrainerInit', 'classes', v.classes);
+  const rank = headerU32('TrainerInit', 'rank', v.rank);
+  const seed = headerU32('TrainerInit', 'seed', v.seed);
+  const total = 24;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x4e495254, true);
+  dv.setUint32(4, inputs, true);
+  dv.setUint32(8, hidden, true);
+  dv.setUint32(12, classes, true);
+  dv.setUint32(16, rank, true);
+  dv.setUint32(20, seed, true);
+  return out;
+}
+
+/**
+ * Decodes one TrainerInit frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeTrainerInit<B extends ArrayBufferLike>(bytes: Uint8Array<B>): TrainerInit<B | ArrayBuffer> {
+  const dv = frameView('TrainerInit', bytes, 24, 0x4e495254, "TRIN");
+  const inputs = dv.getUint32(4, true);
+  const hidden = dv.getUint32(8, true);
+  const classes = dv.getUint32(12, true);
+  const rank = dv.getUint32(16, true);
+  const seed = dv.getUint32(20, true);
+  let at = 24;
+  checkTotal('TrainerInit', bytes, at, `inputs=${inputs}, hidden=${hidden}, classes=${classes}, rank=${rank}, seed=${seed}`);
+  return {
+    inputs,
+    hidden,
+    classes,
+    rank,
+    seed,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TrainRequest
+
+/**
+ * Train for `steps` minibatch SGD steps of `batch` samples. mode 0 = full (train params; adapters ignored, adaptersLen may be 0), mode 1 = lora (params frozen, train adapters; adaptersLen must be the adapter count). hyper = [lr, alpha, weightDecay] (hyperLen = 3; alpha is only used when adapters take part; weight decay adds weightDecay·θ to the gradient of every trained value). Minibatches: samples are drawn in the order of a permutation of 0..samples-1 made by a seeded Fisher-Yates shuffle (xoshiro128** seeded from `seed`), reshuffled when used up. y holds class indices < classes. Steps = 1, batch = samples, lr = 1, weightDecay = 0 gives delta = −gradient of the mean loss.
+ *
+ * Frame "TRNQ" (0x514e5254): u32 magic | u32 inputs | u32 hidden | u32 classes | u32 rank | u32 mode | u32 steps | u32 batch | u32 seed | u32 samples | u32 hyperLen | u32 paramsLen | u32 adaptersLen | pad to 56 | f32 hyper[hyperLen] padded to 8 | f32 params[paramsLen] padded to 8 | f32 adapters[adaptersLen] padded to 8 | f32 x[samples × inputs] padded to 8 | u32 y[samples] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface TrainRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  inputs: number;
+  /** Header field (u32). */
+  hidden: number;
+  /** Header field (u32). */
+  classes: number;
+  /** Header field (u32). */
+  rank: number;
+  /** Header field (u32). */
+  mode: number;
+  /** Header field (u32). */
+  steps: number;
+  /** Header field (u32). */
+  batch: number;
+  /** Header field (u32). */
+  seed: number;
+  /** Header field (u32). */
+  samples: number;
+  /** Header field (u32). */
+  hyperLen: number;
+  /** Header field (u32). */
+  paramsLen: number;
+  /** Header field (u32). */
+  adaptersLen: number;
+  /** f32 × hyperLen. */
+  hyper: Float32Array<B>;
+  /** f32 × paramsLen. */
+  params: Float32Array<B>;
+  /** f32 × adaptersLen. */
+  adapters: Float32Array<B>;
+  /** f32 × samples × inputs. */
+  x: Float32Array<B>;
+  /** u32 × samples. */
+  y: Uint32Array<B>;
+}
+
+/** Byte length of one TrainRequest frame with these header fields. */
+export function byteLengthTrainRequest(inputs: number, hidden: number, classes: number, rank: number, mode: number, steps: number, batch: number, seed: number, samples: number, hyperLen: number, paramsLen: number, adaptersLen: number): number {
+  return 56 + pad8(hyperLen * 4) + pad8(paramsLen * 4) + pad8(adaptersLen * 4) + pad8(samples * inputs * 4) + pad8(samples * 4);
+}
+
+/** Encodes one TrainRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeTrainRequest(v: TrainRequest): Uint8Array<ArrayBuffer> {
+  checkObject('TrainRequest', v);
+  const inputs = headerU32('TrainRequest', 'inputs', v.inputs);
+  const hidden = headerU32('TrainRequest', 'hidden', v.hidden);
+  const classes = headerU32('TrainRequest', 'classes', v.classes);
+  const rank = headerU32('TrainRequest', 'rank', v.rank);
+  const mode = headerU32('TrainRequest', 'mode', v.mode);
+  const steps = headerU32('TrainRequest', 'steps', v.steps);
+  const batch = headerU32('TrainRequest', 'batch', v.batch);
+  const seed = headerU32('TrainRequest', 'seed', v.seed);
+  const samples = headerU32('TrainRequest', 'samples', v.samples);
+  const hyperLen = headerU32('TrainRequest', 'hyperLen', v.hyperLen);
+  const paramsLen = headerU32('TrainRequest', 'paramsLen', v.paramsLen);
+  const adaptersLen = headerU32('TrainRequest', 'adaptersLen', v.adaptersLen);
+  const hyper = sectionOf<Float32Array>('TrainRequest', 'hyper', v.hyper, 'Float32Array', hyperLen, 'hyperLen');
+  const params = sectionOf<Float32Array>('TrainRequest', 'params', v.params, 'Float32Array', paramsLen, 'paramsLen');
+  const adapters = sectionOf<Float32Array>('TrainRequest', 'adapters', v.adapters, 'Float32Array', adaptersLen, 'adaptersLen');
+  const x = sectionOf<Float32Array>('TrainRequest', 'x', v.x, 'Float32Array', samples * inputs, 'samples × inputs');
+  const y = sectionOf<Uint32Array>('TrainRequest', 'y', v.y, 'Uint32Array', samples, 'samples');
+  const hyperAt = 56;
+  const paramsAt = hyperAt + pad8(hyper.byteLength);
+  const adaptersAt = paramsAt + pad8(params.byteLength);
+  const xAt = adaptersAt + pad8(adapters.byteLength);
+  const yAt = xAt + pad8(x.byteLength);
+  const total = yAt + pad8(y.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x514e5254, true);
+  dv.setUint32(4, inputs, true);
+  dv.setUint32(8, hidden, true);
+  dv.setUint32(12, classes, true);
+  dv.setUint32(16, rank, true);
+  dv.setUint32(20, mode, true);
+  dv.setUint32(24, steps, true);
+  dv.setUint32(28, batch, true);
+  dv.setUint32(32, seed, true);
+  dv.setUint32(36, samples, true);
+  dv.setUint32(40, hyperLen, true);
+  dv.setUint32(44, paramsLen, true);
+  dv.setUint32(48, adaptersLen, true);
+  putSection(out, hyperAt, hyper, 'f32');
+  putSection(out, paramsAt, params, 'f32');
+  putSection(out, adaptersAt, adapters, 'f32');
+  putSection(out, xAt, x, 'f32');
+  putSection(out, yAt, y, 'u32');
+  return out;
+}
+
+/**
+ * Decodes one TrainRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeTrainRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): TrainRequest<B | ArrayBuffer> {
+  const dv = frameView('TrainRequest', bytes, 56, 0x514e5254, "TRNQ");
+  const inputs = dv.getUint32(4, true);
+  const hidden = dv.getUint32(8, true);
+  const classes = dv.getUint32(12, true);
+  const rank = dv.getUint32(16, true);
+  const mode = dv.getUint32(20, true);
+  const steps = dv.getUint32(24, true);
+  const batch = dv.getUint32(28, true);
+  const seed = dv.getUint32(32, true);
+  const samples = dv.getUint32(36, true);
+  const hyperLen = dv.getUint32(40, true);
+  const paramsLen = dv.getUint32(44, true);
+  const adaptersLen = dv.getUint32(48, true);
+  let at = 56;
+  const hyperCount = hyperLen;
+  const hyperAt = at;
+  at = sectionEnd('TrainRequest', 'hyper', bytes, at, hyperCount, 4, 'hyperLen');
+  const paramsCount = paramsLen;
+  const paramsAt = at;
+  at = sectionEnd('TrainRequest', 'params', bytes, at, paramsCount, 4, 'paramsLen');
+  const adaptersCount = adaptersLen;
+  const adaptersAt = at;
+  at = sectionEnd('TrainRequest', 'adapters', bytes, at, adaptersCount, 4, 'adaptersLen');
+  const xCount = samples * inputs;
+  const xAt = at;
+  at = sectionEnd('TrainRequest', 'x', bytes, at, xCount, 4, 'samples × inputs');
+  const yCount = samples;
+  const yAt = at;
+  at = sectionEnd('TrainRequest', 'y', bytes, at, yCount, 4, 'samples');
+  checkTotal('TrainRequest', bytes, at, `inputs=${inputs}, hidden=${hidden}, classes=${classes}, rank=${rank}, mode=${mode}, steps=${steps}, batch=${batch}, seed=${seed}, samples=${samples}, hyperLen=${hyperLen}, paramsLen=${paramsLen}, adaptersLen=${adaptersLen}`);
+  return {
+    inputs,
+    hidden,
+    classes,
+    rank,
+    mode,
+    steps,
+    batch,
+    seed,
+    samples,
+    hyperLen,
+    paramsLen,
+    adaptersLen,
+    hyper: readF32(bytes, hyperAt, hyperCount),
+    params: readF32(bytes, paramsAt, paramsCount),
+    adapters: readF32(bytes, adaptersAt, adaptersCount),
+    x: readF32(bytes, xAt, xCount),
+    y: readU32(bytes, yAt, yCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TrainResult
+
+/**
+ * The mean minibatch loss of each step (before its update) and the delta new − old of the trained vector (params in mode full, adapters in mode lora).
+ *
+ * Frame "TRNR" (0x524e5254): u32 magic | u32 steps | u32 deltaLen | pad to 16 | f32 losses[steps] padded to 8 | f32 delta[deltaLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface TrainResult<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  steps: number;
+  /** Header field (u32). */
+  deltaLen: number;
+  /** f32 × steps. */
+  losses: Float32Array<B>;
+  /** f32 × deltaLen. */
+  delta: Float32Array<B>;
+}
+
+/** Byte length of one TrainResult frame with these header fields. */
+export function byteLengthTrainResult(steps: number, deltaLen: number): number {
+  return 16 + pad8(steps * 4) + pad8(deltaLen * 4);
+}
+
+/** Encodes one TrainResult frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeTrainResult(v: TrainResult): Uint8Array<ArrayBuffer> {
+  checkObject('TrainResult', v);
+  const steps = headerU32('TrainResult', 'steps', v.steps);
+  const deltaLen = headerU32('TrainResult', 'deltaLen', v.deltaLen);
+  const losses = sectionOf<Float32Array>('TrainResult', 'losses', v.losses, 'Float32Array', steps, 'steps');
+  const delta = sectionOf<Float32Array>('TrainResult', 'delta', v.delta, 'Float32Array', deltaLen, 'deltaLen');
+  const lossesAt = 16;
+  const deltaAt = lossesAt + pad8(losses.byteLength);
+  const total = deltaAt + pad8(delta.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x524e5254, true);
+  dv.setUint32(4, steps, true);
+  dv.setUint32(8, deltaLen, true);
+  putSection(out, lossesAt, losses, 'f32');
+  putSection(out, deltaAt, delta, 'f32');
+  return out;
+}
+
+/**
+ * Decodes one TrainResult frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeTrainResult<B extends ArrayBufferLike>(bytes: Uint8Array<B>): TrainResult<B | ArrayBuffer> {
+  const dv = frameView('TrainResult', bytes, 16, 0x524e5254, "TRNR");
+  const steps = dv.getUint32(4, true);
+  const deltaLen = dv.getUint32(8, true);
+  let at = 16;
+  const lossesCount = steps;
+  const lossesAt = at;
+  at = sectionEnd('TrainResult', 'losses', bytes, at, lossesCount, 4, 'steps');
+  const deltaCount = deltaLen;
+  const deltaAt = at;
+  at = sectionEnd('TrainResult', 'delta', bytes, at, deltaCount, 4, 'deltaLen');
+  checkTotal('TrainResult', bytes, at, `steps=${steps}, deltaLen=${deltaLen}`);
+  return {
+    steps,
+    deltaLen,
+    losses: readF32(bytes, lossesAt, lossesCount),
+    delta: readF32(bytes, deltaAt, deltaCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EvaluateRequest
+
+/**
+ * Evaluate the MLP on samples x, y. hyper = [alpha] (hyperLen = 1). adaptersLen is 0 (base model) or the adapter count (effective weights W + (alpha/rank)·B·A).
+ *
+ * Frame "TEVQ" (0x51564554): u32 magic | u32 inputs | u32 hidden | u32 classes | u32 rank | u32 samples | u32 hyperLen | u32 paramsLen | u32 adaptersLen | pad to 40 | f32 hyper[hyperLen] padded to 8 | f32 params[paramsLen] padded to 8 | f32 adapters[adaptersLen] padded to 8 | f32 x[samples × inputs] padded to 8 | u32 y[samples] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface EvaluateRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  inputs: number;
+  /** Header field (u32). */
+  hidden: number;
+  /** Header field (u32). */
+  classes: number;
+  /** Header field (u32). */
+  rank: number;
+  /** Header field (u32). */
+  samples: number;
+  /** Header field (u32). */
+  hyperLen: number;
+  /** Header field (u32). */
+  paramsLen: number;
+  /** Header field (u32). */
+  adaptersLen: number;
+  /** f32 × hyperLen. */
+  hyper: Float32Array<B>;
+  /** f32 × paramsLen. */
+  params: Float32Array<B>;
+  /** f32 × adaptersLen. */
+  adapters: Float32Array<B>;
+  /** f32 × samples × inputs. */
+  x: Float32Array<B>;
+  /** u32 × samples. */
+  y: Uint32Array<B>;
+}
+
+/** Byte length of one EvaluateRequest frame with these header fields. */
+export function byteLengthEvaluateRequest(inputs: number, hidden: number, classes: number, rank: number, samples: number, hyperLen: number, paramsLen: number, adaptersLen: number): number {
+  return 40 + pad8(hyperLen * 4) + pad8(paramsLen * 4) + pad8(adaptersLen * 4) + pad8(samples * inputs * 4) + pad8(samples * 4);
+}
+
+/** Encodes one EvaluateRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEvaluateRequest(v: EvaluateRequest): Uint8Array<ArrayBuffer> {
+  checkObject('EvaluateRequest', v);
+  const inputs = headerU32('EvaluateRequest', 'inputs', v.inputs);
+  const hidden = headerU32('EvaluateRequest', 'hidden', v.hidden);
+  const classes = headerU32('EvaluateRequest', 'classes', v.classes);
+  const rank = headerU32('EvaluateRequest', 'rank', v.rank);
+  const samples = headerU32('EvaluateRequest', 'samples', v.samples);
+  const hyperLen = headerU32('EvaluateRequest', 'hyperLen', v.hyperLen);
+  const paramsLen = headerU32('EvaluateRequest', 'paramsLen', v.paramsLen);
+  const adaptersLen = headerU32('EvaluateRequest', 'adaptersLen', v.adaptersLen);
+  const hyper = sectionOf<Float32Array>('EvaluateRequest', 'hyper', v.hyper, 'Float32Array', hyperLen, 'hyperLen');
+  const params = sectionOf<Float32Array>('EvaluateRequest', 'params', v.params, 'Float32Array', paramsLen, 'paramsLen');
+  const adapters = sectionOf<Float32Array>('EvaluateRequest', 'adapters', v.adapters, 'Float32Array', adaptersLen, 'adaptersLen');
+  const x = sectionOf<Float32Array>('EvaluateRequest', 'x', v.x, 'Float32Array', samples * inputs, 'samples × inputs');
+  const y = sectionOf<Uint32Array>('EvaluateRequest', 'y', v.y, 'Uint32Array', samples, 'samples');
+  const hyperAt = 40;
+  const paramsAt = hyperAt + pad8(hyper.byteLength);
+  const adaptersAt = paramsAt + pad8(params.byteLength);
+  const xAt = adaptersAt + pad8(adapters.byteLength);
+  const yAt = xAt + pad8(x.byteLength);
+  const total = yAt + pad8(y.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x51564554, true);
+  dv.setUint32(4, inputs, true);
+  dv.setUint32(8, hidden, true);
+  dv.setUint32(12, classes, true);
+  dv.setUint32(16, rank, true);
+  dv.setUint32(20, samples, true);
+  dv.setUint32(24, hyperLen, true);
+  dv.setUint32(28, paramsLen, true);
+  dv.setUint32(32, adaptersLen, true);
+  putSection(out, hyperAt, hyper, 'f32');
+  putSection(out, paramsAt, params, 'f32');
+  putSection(out, adaptersAt, adapters, 'f32');
+  putSection(out, xAt, x, 'f32');
+  putSection(out, yAt, y, 'u32');
+  return out;
+}
+
+/**
+ * Decodes one EvaluateRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEvaluateRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): EvaluateRequest<B | ArrayBuffer> {
+  const dv = frameView('EvaluateRequest', bytes, 40, 0x51564554, "TEVQ");
+  const inputs = dv.getUint32(4, true);
+  const hidden = dv.getUint32(8, true);
+  const classes = dv.getUint32(12, true);
+  const rank = dv.getUint32(16, true);
+  const samples = dv.getUint32(20, true);
+  const hyperLen = dv.getUint32(24, true);
+  const paramsLen = dv.getUint32(28, true);
+  const adaptersLen = dv.getUint32(32, true);
+  let at = 40;
+  const hyperCount = hyperLen;
+  const hyperAt = at;
+  at = sectionEnd('EvaluateRequest', 'hyper', bytes, at, hyperCount, 4, 'hyperLen');
+  const paramsCount = paramsLen;
+  const paramsAt = at;
+  at = sectionEnd('EvaluateRequest', 'params', bytes, at, paramsCount, 4, 'paramsLen');
+  const adaptersCount = adaptersLen;
+  const adaptersAt = at;
+  at = sectionEnd('EvaluateRequest', 'adapters', bytes, at, adaptersCount, 4, 'adaptersLen');
+  const xCount = samples * inputs;
+  const xAt = at;
+  at = sectionEnd('EvaluateRequest', 'x', bytes, at, xCount, 4, 'samples × inputs');
+  const yCount = samples;
+  const yAt = at;
+  at = sectionEnd('EvaluateRequest', 'y', bytes, at, yCount, 4, 'samples');
+  checkTotal('EvaluateRequest', bytes, at, `inputs=${inputs}, hidden=${hidden}, classes=${classes}, rank=${rank}, samples=${samples}, hyperLen=${hyperLen}, paramsLen=${paramsLen}, adaptersLen=${adaptersLen}`);
+  return {
+    inputs,
+    hidden,
+    classes,
+    rank,
+    samples,
+    hyperLen,
+    paramsLen,
+    adaptersLen,
+    hyper: readF32(bytes, hyperAt, hyperCount),
+    params: readF32(bytes, paramsAt, paramsCount),
+    adapters: readF32(bytes, adaptersAt, adaptersCount),
+    x: readF32(bytes, xAt, xCount),
+    y: readU32(bytes, yAt, yCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EvaluateResult
+
+/**
+ * Per-sample cross-entropy loss and predicted class (argmax, lowest index on ties), and how many predictions equal the label.
+ *
+ * Frame "TEVR" (0x52564554): u32 magic | u32 count | u32 correct | pad to 16 | f32 losses[count] padded to 8 | u32 predicted[count] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface EvaluateResult<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  count: number;
+  /** Header field (u32). */
+  correct: number;
+  /** f32 × count. */
+  losses: Float32Array<B>;
+  /** u32 × count. */
+  predicted: Uint32Array<B>;
+}
+
+/** Byte length of one EvaluateResult frame with these header fields. */
+export function byteLengthEvaluateResult(count: number, correct: number): number {
+  return 16 + pad8(count * 4) + pad8(count * 4);
+}
+
+/** Encodes one EvaluateResult frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEvaluateResult(v: EvaluateResult): Uint8Array<ArrayBuffer> {
+  checkObject('EvaluateResult', v);
+  const count = headerU32('EvaluateResult', 'count', v.count);
+  const correct = headerU32('EvaluateResult', 'correct', v.correct);
+  const losses = sectionOf<Float32Array>('EvaluateResult', 'losses', v.losses, 'Float32Array', count, 'count');
+  const predicted = sectionOf<Uint32Array>('EvaluateResult', 'predicted', v.predicted, 'Uint32Array', count, 'count');
+  const lossesAt = 16;
+  const predictedAt = lossesAt + pad8(losses.byteLength);
+  const total = predictedAt + pad8(predicted.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x52564554, true);
+  dv.setUint32(4, count, true);
+  dv.setUint32(8, correct, true);
+  putSection(out, lossesAt, losses, 'f32');
+  putSection(out, predictedAt, predicted, 'u32');
+  return out;
+}
+
+/**
+ * Decodes one EvaluateResult frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEvaluateResult<B extends ArrayBufferLike>(bytes: Uint8Array<B>): EvaluateResult<B | ArrayBuffer> {
+  const dv = frameView('EvaluateResult', bytes, 16, 0x52564554, "TEVR");
+  const count = dv.getUint32(4, true);
+  const correct = dv.getUint32(8, true);
+  let at = 16;
+  const lossesCount = count;
+  const lossesAt = at;
+  at = sectionEnd('EvaluateResult', 'losses', bytes, at, lossesCount, 4, 'count');
+  const predictedCount = count;
+  const predictedAt = at;
+  at = sectionEnd('EvaluateResult', 'predicted', bytes, at, predictedCount, 4, 'count');
+  checkTotal('EvaluateResult', bytes, at, `count=${count}, correct=${correct}`);
+  return {
+    count,
+    correct,
+    losses: readF32(bytes, lossesAt, lossesCount),
+    predicted: readU32(bytes, predictedAt, predictedCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // VerifyRequest
 
 /**
@@ -1084,6 +1701,12 @@ export interface FrameTypes {
   Encapsulation: Encapsulation;
   DecapsRequest: DecapsRequest;
   SignRequest: SignRequest;
+  TrainerInfo: TrainerInfo;
+  TrainerInit: TrainerInit;
+  TrainRequest: TrainRequest;
+  TrainResult: TrainResult;
+  EvaluateRequest: EvaluateRequest;
+  EvaluateResult: EvaluateResult;
   VerifyRequest: VerifyRequest;
 }
 
@@ -1099,6 +1722,12 @@ export const FRAME_CODECS: { readonly [K in FrameName]: { readonly encode: (v: F
   Encapsulation: { encode: encodeEncapsulation, decode: decodeEncapsulation },
   DecapsRequest: { encode: encodeDecapsRequest, decode: decodeDecapsRequest },
   SignRequest: { encode: encodeSignRequest, decode: decodeSignRequest },
+  TrainerInfo: { encode: encodeTrainerInfo, decode: decodeTrainerInfo },
+  TrainerInit: { encode: encodeTrainerInit, decode: decodeTrainerInit },
+  TrainRequest: { encode: encodeTrainRequest, decode: decodeTrainRequest },
+  TrainResult: { encode: encodeTrainResult, decode: decodeTrainResult },
+  EvaluateRequest: { encode: encodeEvaluateRequest, decode: decodeEvaluateRequest },
+  EvaluateResult: { encode: encodeEvaluateResult, decode: decodeEvaluateResult },
   VerifyRequest: { encode: encodeVerifyRequest, decode: decodeVerifyRequest },
 };
 

@@ -999,6 +999,766 @@ export class SignRequest {
 }
 
 /**
+ * A trainer's limits and features. An MLP inputs → hidden (ReLU) → classes (softmax cross-entropy) is accepted when inputs ≤ maxInputs, hidden ≤ maxHidden, 2 ≤ classes ≤ maxClasses, rank ≤ maxRank, batch ≤ maxBatch and samples ≤ maxSamples (all ≥ 1 otherwise). `features` bits: 1 = mode full, 2 = mode lora, 4 = weight decay, 8 = SIMD kernels.
+ *
+ * Frame "TRNI": header maxInputs, maxHidden, maxClasses, maxRank, maxBatch, maxSamples, features; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class TrainerInfo {
+  /** "TRNI" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x494e5254;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 32;
+
+  /** Header field `maxInputs`. */
+  maxInputs: u32 = 0;
+  /** Header field `maxHidden`. */
+  maxHidden: u32 = 0;
+  /** Header field `maxClasses`. */
+  maxClasses: u32 = 0;
+  /** Header field `maxRank`. */
+  maxRank: u32 = 0;
+  /** Header field `maxBatch`. */
+  maxBatch: u32 = 0;
+  /** Header field `maxSamples`. */
+  maxSamples: u32 = 0;
+  /** Header field `features`. */
+  features: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(maxInputs: u32, maxHidden: u32, maxClasses: u32, maxRank: u32, maxBatch: u32, maxSamples: u32, features: u32): u64 {
+    let total: u64 = 32;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: TrainerInfo, frame: usize): void {
+    let at: usize = frame + 32;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: TrainerInfo, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 32) return "TrainerInfo: frame is " + byteLen.toString() + " bytes, shorter than its 32-byte header";
+    if (load<u32>(ptr) != 0x494e5254) return "TrainerInfo: bad magic, expected TRNI";
+    const maxInputs = load<u32>(ptr, 4);
+    const maxHidden = load<u32>(ptr, 8);
+    const maxClasses = load<u32>(ptr, 12);
+    const maxRank = load<u32>(ptr, 16);
+    const maxBatch = load<u32>(ptr, 20);
+    const maxSamples = load<u32>(ptr, 24);
+    const features = load<u32>(ptr, 28);
+    const total = TrainerInfo.byteLengthFor(maxInputs, maxHidden, maxClasses, maxRank, maxBatch, maxSamples, features);
+    if (total != <u64>byteLen) {
+      return "TrainerInfo: frame is " + byteLen.toString() + " bytes but its header (maxInputs=" + maxInputs.toString() + ", maxHidden=" + maxHidden.toString() + ", maxClasses=" + maxClasses.toString() + ", maxRank=" + maxRank.toString() + ", maxBatch=" + maxBatch.toString() + ", maxSamples=" + maxSamples.toString() + ", features=" + features.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.maxInputs = maxInputs;
+    v.maxHidden = maxHidden;
+    v.maxClasses = maxClasses;
+    v.maxRank = maxRank;
+    v.maxBatch = maxBatch;
+    v.maxSamples = maxSamples;
+    v.features = features;
+    TrainerInfo.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): TrainerInfo | null {
+    const v = new TrainerInfo();
+    return TrainerInfo.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one TrainerInfo frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: TrainerInfo, out: OutputWriter, maxInputs: u32, maxHidden: u32, maxClasses: u32, maxRank: u32, maxBatch: u32, maxSamples: u32, features: u32): bool {
+    const total = TrainerInfo.byteLengthFor(maxInputs, maxHidden, maxClasses, maxRank, maxBatch, maxSamples, features);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x494e5254);
+    store<u32>(p, maxInputs, 4);
+    store<u32>(p, maxHidden, 8);
+    store<u32>(p, maxClasses, 12);
+    store<u32>(p, maxRank, 16);
+    store<u32>(p, maxBatch, 20);
+    store<u32>(p, maxSamples, 24);
+    store<u32>(p, features, 28);
+    v.maxInputs = maxInputs;
+    v.maxHidden = maxHidden;
+    v.maxClasses = maxClasses;
+    v.maxRank = maxRank;
+    v.maxBatch = maxBatch;
+    v.maxSamples = maxSamples;
+    v.features = features;
+    TrainerInfo.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, maxInputs: u32, maxHidden: u32, maxClasses: u32, maxRank: u32, maxBatch: u32, maxSamples: u32, features: u32): TrainerInfo | null {
+    const v = new TrainerInfo();
+    return TrainerInfo.writeInto(v, out, maxInputs, maxHidden, maxClasses, maxRank, maxBatch, maxSamples, features) ? v : null;
+  }
+}
+
+/**
+ * Architecture and seed for init_params / init_adapters. Parameters are ONE flat f32 vector: W1 [hidden×inputs] row-major, b1 [hidden], W2 [classes×hidden], b2 [classes]. Adapters are ONE flat f32 vector: A1 [rank×inputs], B1 [hidden×rank], A2 [rank×hidden], B2 [classes×rank]; the effective weight of layer l is W_l + (alpha/rank)·B_l·A_l. `rank` is ignored by init_params.
+ *
+ * Frame "TRIN": header inputs, hidden, classes, rank, seed; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class TrainerInit {
+  /** "TRIN" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x4e495254;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 24;
+
+  /** Header field `inputs`. */
+  inputs: u32 = 0;
+  /** Header field `hidden`. */
+  hidden: u32 = 0;
+  /** Header field `classes`. */
+  classes: u32 = 0;
+  /** Header field `rank`. */
+  rank: u32 = 0;
+  /** Header field `seed`. */
+  seed: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(inputs: u32, hidden: u32, classes: u32, rank: u32, seed: u32): u64 {
+    let total: u64 = 24;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: TrainerInit, frame: usize): void {
+    let at: usize = frame + 24;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: TrainerInit, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 24) return "TrainerInit: frame is " + byteLen.toString() + " bytes, shorter than its 24-byte header";
+    if (load<u32>(ptr) != 0x4e495254) return "TrainerInit: bad magic, expected TRIN";
+    const inputs = load<u32>(ptr, 4);
+    const hidden = load<u32>(ptr, 8);
+    const classes = load<u32>(ptr, 12);
+    const rank = load<u32>(ptr, 16);
+    const seed = load<u32>(ptr, 20);
+    const total = TrainerInit.byteLengthFor(inputs, hidden, classes, rank, seed);
+    if (total != <u64>byteLen) {
+      return "TrainerInit: frame is " + byteLen.toString() + " bytes but its header (inputs=" + inputs.toString() + ", hidden=" + hidden.toString() + ", classes=" + classes.toString() + ", rank=" + rank.toString() + ", seed=" + seed.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.seed = seed;
+    TrainerInit.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): TrainerInit | null {
+    const v = new TrainerInit();
+    return TrainerInit.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one TrainerInit frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: TrainerInit, out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, seed: u32): bool {
+    const total = TrainerInit.byteLengthFor(inputs, hidden, classes, rank, seed);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x4e495254);
+    store<u32>(p, inputs, 4);
+    store<u32>(p, hidden, 8);
+    store<u32>(p, classes, 12);
+    store<u32>(p, rank, 16);
+    store<u32>(p, seed, 20);
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.seed = seed;
+    TrainerInit.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, seed: u32): TrainerInit | null {
+    const v = new TrainerInit();
+    return TrainerInit.writeInto(v, out, inputs, hidden, classes, rank, seed) ? v : null;
+  }
+}
+
+/**
+ * Train for `steps` minibatch SGD steps of `batch` samples. mode 0 = full (train params; adapters ignored, adaptersLen may be 0), mode 1 = lora (params frozen, train adapters; adaptersLen must be the adapter count). hyper = [lr, alpha, weightDecay] (hyperLen = 3; alpha is only used when adapters take part; weight decay adds weightDecay·θ to the gradient of every trained value). Minibatches: samples are drawn in the order of a permutation of 0..samples-1 made by a seeded Fisher-Yates shuffle (xoshiro128** seeded from `seed`), reshuffled when used up. y holds class indices < classes. Steps = 1, batch = samples, lr = 1, weightDecay = 0 gives delta = −gradient of the mean loss.
+ *
+ * Frame "TRNQ": header inputs, hidden, classes, rank, mode, steps, batch, seed, samples, hyperLen, paramsLen, adaptersLen; sections f32 hyper[hyperLen], f32 params[paramsLen], f32 adapters[adaptersLen], f32 x[samples × inputs], u32 y[samples].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class TrainRequest {
+  /** "TRNQ" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x514e5254;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 56;
+
+  /** Header field `inputs`. */
+  inputs: u32 = 0;
+  /** Header field `hidden`. */
+  hidden: u32 = 0;
+  /** Header field `classes`. */
+  classes: u32 = 0;
+  /** Header field `rank`. */
+  rank: u32 = 0;
+  /** Header field `mode`. */
+  mode: u32 = 0;
+  /** Header field `steps`. */
+  steps: u32 = 0;
+  /** Header field `batch`. */
+  batch: u32 = 0;
+  /** Header field `seed`. */
+  seed: u32 = 0;
+  /** Header field `samples`. */
+  samples: u32 = 0;
+  /** Header field `hyperLen`. */
+  hyperLen: u32 = 0;
+  /** Header field `paramsLen`. */
+  paramsLen: u32 = 0;
+  /** Header field `adaptersLen`. */
+  adaptersLen: u32 = 0;
+  /** Address of section `hyper`: f32 × hyperLen (8-aligned within the frame). */
+  hyper: usize = 0;
+  /** Element count of `hyper` (hyperLen). */
+  hyperLength: u32 = 0;
+  /** Address of section `params`: f32 × paramsLen (8-aligned within the frame). */
+  params: usize = 0;
+  /** Element count of `params` (paramsLen). */
+  paramsLength: u32 = 0;
+  /** Address of section `adapters`: f32 × adaptersLen (8-aligned within the frame). */
+  adapters: usize = 0;
+  /** Element count of `adapters` (adaptersLen). */
+  adaptersLength: u32 = 0;
+  /** Address of section `x`: f32 × samples × inputs (8-aligned within the frame). */
+  x: usize = 0;
+  /** Element count of `x` (samples × inputs). */
+  xLength: u32 = 0;
+  /** Address of section `y`: u32 × samples (8-aligned within the frame). */
+  y: usize = 0;
+  /** Element count of `y` (samples). */
+  yLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(inputs: u32, hidden: u32, classes: u32, rank: u32, mode: u32, steps: u32, batch: u32, seed: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): u64 {
+    let total: u64 = 56;
+    total = addSection(total, <u64>hyperLen, 4);
+    total = addSection(total, <u64>paramsLen, 4);
+    total = addSection(total, <u64>adaptersLen, 4);
+    total = addSection(total, mulSat(<u64>samples, <u64>inputs), 4);
+    total = addSection(total, <u64>samples, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: TrainRequest, frame: usize): void {
+    let at: usize = frame + 56;
+    v.hyperLength = v.hyperLen;
+    v.hyper = at;
+    at += pad8(<usize>v.hyperLength * 4);
+    v.paramsLength = v.paramsLen;
+    v.params = at;
+    at += pad8(<usize>v.paramsLength * 4);
+    v.adaptersLength = v.adaptersLen;
+    v.adapters = at;
+    at += pad8(<usize>v.adaptersLength * 4);
+    v.xLength = v.samples * v.inputs;
+    v.x = at;
+    at += pad8(<usize>v.xLength * 4);
+    v.yLength = v.samples;
+    v.y = at;
+    at += pad8(<usize>v.yLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: TrainRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 56) return "TrainRequest: frame is " + byteLen.toString() + " bytes, shorter than its 56-byte header";
+    if (load<u32>(ptr) != 0x514e5254) return "TrainRequest: bad magic, expected TRNQ";
+    const inputs = load<u32>(ptr, 4);
+    const hidden = load<u32>(ptr, 8);
+    const classes = load<u32>(ptr, 12);
+    const rank = load<u32>(ptr, 16);
+    const mode = load<u32>(ptr, 20);
+    const steps = load<u32>(ptr, 24);
+    const batch = load<u32>(ptr, 28);
+    const seed = load<u32>(ptr, 32);
+    const samples = load<u32>(ptr, 36);
+    const hyperLen = load<u32>(ptr, 40);
+    const paramsLen = load<u32>(ptr, 44);
+    const adaptersLen = load<u32>(ptr, 48);
+    const total = TrainRequest.byteLengthFor(inputs, hidden, classes, rank, mode, steps, batch, seed, samples, hyperLen, paramsLen, adaptersLen);
+    if (total != <u64>byteLen) {
+      return "TrainRequest: frame is " + byteLen.toString() + " bytes but its header (inputs=" + inputs.toString() + ", hidden=" + hidden.toString() + ", classes=" + classes.toString() + ", rank=" + rank.toString() + ", mode=" + mode.toString() + ", steps=" + steps.toString() + ", batch=" + batch.toString() + ", seed=" + seed.toString() + ", samples=" + samples.toString() + ", hyperLen=" + hyperLen.toString() + ", paramsLen=" + paramsLen.toString() + ", adaptersLen=" + adaptersLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.mode = mode;
+    v.steps = steps;
+    v.batch = batch;
+    v.seed = seed;
+    v.samples = samples;
+    v.hyperLen = hyperLen;
+    v.paramsLen = paramsLen;
+    v.adaptersLen = adaptersLen;
+    TrainRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): TrainRequest | null {
+    const v = new TrainRequest();
+    return TrainRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one TrainRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: TrainRequest, out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, mode: u32, steps: u32, batch: u32, seed: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): bool {
+    const total = TrainRequest.byteLengthFor(inputs, hidden, classes, rank, mode, steps, batch, seed, samples, hyperLen, paramsLen, adaptersLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x514e5254);
+    store<u32>(p, inputs, 4);
+    store<u32>(p, hidden, 8);
+    store<u32>(p, classes, 12);
+    store<u32>(p, rank, 16);
+    store<u32>(p, mode, 20);
+    store<u32>(p, steps, 24);
+    store<u32>(p, batch, 28);
+    store<u32>(p, seed, 32);
+    store<u32>(p, samples, 36);
+    store<u32>(p, hyperLen, 40);
+    store<u32>(p, paramsLen, 44);
+    store<u32>(p, adaptersLen, 48);
+    store<u32>(p, 0, 52);
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.mode = mode;
+    v.steps = steps;
+    v.batch = batch;
+    v.seed = seed;
+    v.samples = samples;
+    v.hyperLen = hyperLen;
+    v.paramsLen = paramsLen;
+    v.adaptersLen = adaptersLen;
+    TrainRequest.place(v, p);
+    zeroPad(v.hyper, <usize>v.hyperLength * 4);
+    zeroPad(v.params, <usize>v.paramsLength * 4);
+    zeroPad(v.adapters, <usize>v.adaptersLength * 4);
+    zeroPad(v.x, <usize>v.xLength * 4);
+    zeroPad(v.y, <usize>v.yLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, mode: u32, steps: u32, batch: u32, seed: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): TrainRequest | null {
+    const v = new TrainRequest();
+    return TrainRequest.writeInto(v, out, inputs, hidden, classes, rank, mode, steps, batch, seed, samples, hyperLen, paramsLen, adaptersLen) ? v : null;
+  }
+}
+
+/**
+ * The mean minibatch loss of each step (before its update) and the delta new − old of the trained vector (params in mode full, adapters in mode lora).
+ *
+ * Frame "TRNR": header steps, deltaLen; sections f32 losses[steps], f32 delta[deltaLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class TrainResult {
+  /** "TRNR" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x524e5254;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `steps`. */
+  steps: u32 = 0;
+  /** Header field `deltaLen`. */
+  deltaLen: u32 = 0;
+  /** Address of section `losses`: f32 × steps (8-aligned within the frame). */
+  losses: usize = 0;
+  /** Element count of `losses` (steps). */
+  lossesLength: u32 = 0;
+  /** Address of section `delta`: f32 × deltaLen (8-aligned within the frame). */
+  delta: usize = 0;
+  /** Element count of `delta` (deltaLen). */
+  deltaLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(steps: u32, deltaLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>steps, 4);
+    total = addSection(total, <u64>deltaLen, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: TrainResult, frame: usize): void {
+    let at: usize = frame + 16;
+    v.lossesLength = v.steps;
+    v.losses = at;
+    at += pad8(<usize>v.lossesLength * 4);
+    v.deltaLength = v.deltaLen;
+    v.delta = at;
+    at += pad8(<usize>v.deltaLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: TrainResult, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "TrainResult: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x524e5254) return "TrainResult: bad magic, expected TRNR";
+    const steps = load<u32>(ptr, 4);
+    const deltaLen = load<u32>(ptr, 8);
+    const total = TrainResult.byteLengthFor(steps, deltaLen);
+    if (total != <u64>byteLen) {
+      return "TrainResult: frame is " + byteLen.toString() + " bytes but its header (steps=" + steps.toString() + ", deltaLen=" + deltaLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.steps = steps;
+    v.deltaLen = deltaLen;
+    TrainResult.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): TrainResult | null {
+    const v = new TrainResult();
+    return TrainResult.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one TrainResult frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: TrainResult, out: OutputWriter, steps: u32, deltaLen: u32): bool {
+    const total = TrainResult.byteLengthFor(steps, deltaLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x524e5254);
+    store<u32>(p, steps, 4);
+    store<u32>(p, deltaLen, 8);
+    store<u32>(p, 0, 12);
+    v.steps = steps;
+    v.deltaLen = deltaLen;
+    TrainResult.place(v, p);
+    zeroPad(v.losses, <usize>v.lossesLength * 4);
+    zeroPad(v.delta, <usize>v.deltaLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, steps: u32, deltaLen: u32): TrainResult | null {
+    const v = new TrainResult();
+    return TrainResult.writeInto(v, out, steps, deltaLen) ? v : null;
+  }
+}
+
+/**
+ * Evaluate the MLP on samples x, y. hyper = [alpha] (hyperLen = 1). adaptersLen is 0 (base model) or the adapter count (effective weights W + (alpha/rank)·B·A).
+ *
+ * Frame "TEVQ": header inputs, hidden, classes, rank, samples, hyperLen, paramsLen, adaptersLen; sections f32 hyper[hyperLen], f32 params[paramsLen], f32 adapters[adaptersLen], f32 x[samples × inputs], u32 y[samples].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class EvaluateRequest {
+  /** "TEVQ" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x51564554;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 40;
+
+  /** Header field `inputs`. */
+  inputs: u32 = 0;
+  /** Header field `hidden`. */
+  hidden: u32 = 0;
+  /** Header field `classes`. */
+  classes: u32 = 0;
+  /** Header field `rank`. */
+  rank: u32 = 0;
+  /** Header field `samples`. */
+  samples: u32 = 0;
+  /** Header field `hyperLen`. */
+  hyperLen: u32 = 0;
+  /** Header field `paramsLen`. */
+  paramsLen: u32 = 0;
+  /** Header field `adaptersLen`. */
+  adaptersLen: u32 = 0;
+  /** Address of section `hyper`: f32 × hyperLen (8-aligned within the frame). */
+  hyper: usize = 0;
+  /** Element count of `hyper` (hyperLen). */
+  hyperLength: u32 = 0;
+  /** Address of section `params`: f32 × paramsLen (8-aligned within the frame). */
+  params: usize = 0;
+  /** Element count of `params` (paramsLen). */
+  paramsLength: u32 = 0;
+  /** Address of section `adapters`: f32 × adaptersLen (8-aligned within the frame). */
+  adapters: usize = 0;
+  /** Element count of `adapters` (adaptersLen). */
+  adaptersLength: u32 = 0;
+  /** Address of section `x`: f32 × samples × inputs (8-aligned within the frame). */
+  x: usize = 0;
+  /** Element count of `x` (samples × inputs). */
+  xLength: u32 = 0;
+  /** Address of section `y`: u32 × samples (8-aligned within the frame). */
+  y: usize = 0;
+  /** Element count of `y` (samples). */
+  yLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(inputs: u32, hidden: u32, classes: u32, rank: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): u64 {
+    let total: u64 = 40;
+    total = addSection(total, <u64>hyperLen, 4);
+    total = addSection(total, <u64>paramsLen, 4);
+    total = addSection(total, <u64>adaptersLen, 4);
+    total = addSection(total, mulSat(<u64>samples, <u64>inputs), 4);
+    total = addSection(total, <u64>samples, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: EvaluateRequest, frame: usize): void {
+    let at: usize = frame + 40;
+    v.hyperLength = v.hyperLen;
+    v.hyper = at;
+    at += pad8(<usize>v.hyperLength * 4);
+    v.paramsLength = v.paramsLen;
+    v.params = at;
+    at += pad8(<usize>v.paramsLength * 4);
+    v.adaptersLength = v.adaptersLen;
+    v.adapters = at;
+    at += pad8(<usize>v.adaptersLength * 4);
+    v.xLength = v.samples * v.inputs;
+    v.x = at;
+    at += pad8(<usize>v.xLength * 4);
+    v.yLength = v.samples;
+    v.y = at;
+    at += pad8(<usize>v.yLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: EvaluateRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 40) return "EvaluateRequest: frame is " + byteLen.toString() + " bytes, shorter than its 40-byte header";
+    if (load<u32>(ptr) != 0x51564554) return "EvaluateRequest: bad magic, expected TEVQ";
+    const inputs = load<u32>(ptr, 4);
+    const hidden = load<u32>(ptr, 8);
+    const classes = load<u32>(ptr, 12);
+    const rank = load<u32>(ptr, 16);
+    const samples = load<u32>(ptr, 20);
+    const hyperLen = load<u32>(ptr, 24);
+    const paramsLen = load<u32>(ptr, 28);
+    const adaptersLen = load<u32>(ptr, 32);
+    const total = EvaluateRequest.byteLengthFor(inputs, hidden, classes, rank, samples, hyperLen, paramsLen, adaptersLen);
+    if (total != <u64>byteLen) {
+      return "EvaluateRequest: frame is " + byteLen.toString() + " bytes but its header (inputs=" + inputs.toString() + ", hidden=" + hidden.toString() + ", classes=" + classes.toString() + ", rank=" + rank.toString() + ", samples=" + samples.toString() + ", hyperLen=" + hyperLen.toString() + ", paramsLen=" + paramsLen.toString() + ", adaptersLen=" + adaptersLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.samples = samples;
+    v.hyperLen = hyperLen;
+    v.paramsLen = paramsLen;
+    v.adaptersLen = adaptersLen;
+    EvaluateRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): EvaluateRequest | null {
+    const v = new EvaluateRequest();
+    return EvaluateRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one EvaluateRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: EvaluateRequest, out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): bool {
+    const total = EvaluateRequest.byteLengthFor(inputs, hidden, classes, rank, samples, hyperLen, paramsLen, adaptersLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x51564554);
+    store<u32>(p, inputs, 4);
+    store<u32>(p, hidden, 8);
+    store<u32>(p, classes, 12);
+    store<u32>(p, rank, 16);
+    store<u32>(p, samples, 20);
+    store<u32>(p, hyperLen, 24);
+    store<u32>(p, paramsLen, 28);
+    store<u32>(p, adaptersLen, 32);
+    store<u32>(p, 0, 36);
+    v.inputs = inputs;
+    v.hidden = hidden;
+    v.classes = classes;
+    v.rank = rank;
+    v.samples = samples;
+    v.hyperLen = hyperLen;
+    v.paramsLen = paramsLen;
+    v.adaptersLen = adaptersLen;
+    EvaluateRequest.place(v, p);
+    zeroPad(v.hyper, <usize>v.hyperLength * 4);
+    zeroPad(v.params, <usize>v.paramsLength * 4);
+    zeroPad(v.adapters, <usize>v.adaptersLength * 4);
+    zeroPad(v.x, <usize>v.xLength * 4);
+    zeroPad(v.y, <usize>v.yLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, inputs: u32, hidden: u32, classes: u32, rank: u32, samples: u32, hyperLen: u32, paramsLen: u32, adaptersLen: u32): EvaluateRequest | null {
+    const v = new EvaluateRequest();
+    return EvaluateRequest.writeInto(v, out, inputs, hidden, classes, rank, samples, hyperLen, paramsLen, adaptersLen) ? v : null;
+  }
+}
+
+/**
+ * Per-sample cross-entropy loss and predicted class (argmax, lowest index on ties), and how many predictions equal the label.
+ *
+ * Frame "TEVR": header count, correct; sections f32 losses[count], u32 predicted[count].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class EvaluateResult {
+  /** "TEVR" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x52564554;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Header field `correct`. */
+  correct: u32 = 0;
+  /** Address of section `losses`: f32 × count (8-aligned within the frame). */
+  losses: usize = 0;
+  /** Element count of `losses` (count). */
+  lossesLength: u32 = 0;
+  /** Address of section `predicted`: u32 × count (8-aligned within the frame). */
+  predicted: usize = 0;
+  /** Element count of `predicted` (count). */
+  predictedLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(count: u32, correct: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>count, 4);
+    total = addSection(total, <u64>count, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: EvaluateResult, frame: usize): void {
+    let at: usize = frame + 16;
+    v.lossesLength = v.count;
+    v.losses = at;
+    at += pad8(<usize>v.lossesLength * 4);
+    v.predictedLength = v.count;
+    v.predicted = at;
+    at += pad8(<usize>v.predictedLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: EvaluateResult, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "EvaluateResult: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x52564554) return "EvaluateResult: bad magic, expected TEVR";
+    const count = load<u32>(ptr, 4);
+    const correct = load<u32>(ptr, 8);
+    const total = EvaluateResult.byteLengthFor(count, correct);
+    if (total != <u64>byteLen) {
+      return "EvaluateResult: frame is " + byteLen.toString() + " bytes but its header (count=" + count.toString() + ", correct=" + correct.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.count = count;
+    v.correct = correct;
+    EvaluateResult.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): EvaluateResult | null {
+    const v = new EvaluateResult();
+    return EvaluateResult.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one EvaluateResult frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: EvaluateResult, out: OutputWriter, count: u32, correct: u32): bool {
+    const total = EvaluateResult.byteLengthFor(count, correct);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x52564554);
+    store<u32>(p, count, 4);
+    store<u32>(p, correct, 8);
+    store<u32>(p, 0, 12);
+    v.count = count;
+    v.correct = correct;
+    EvaluateResult.place(v, p);
+    zeroPad(v.losses, <usize>v.lossesLength * 4);
+    zeroPad(v.predicted, <usize>v.predictedLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, count: u32, correct: u32): EvaluateResult | null {
+    const v = new EvaluateResult();
+    return EvaluateResult.writeInto(v, out, count, correct) ? v : null;
+  }
+}
+
+/**
  * Check `signature` on `message` under `context` against `publicKey`.
  *
  * Frame "VRFY": header publicKeyLen, contextLen, messageLen, signatureLen; sections u8 publicKey[publicKeyLen], u8 context[contextLen], u8 message[messageLen], u8 signature[signatureLen].

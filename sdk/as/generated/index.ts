@@ -8,3 +8,4 @@ export * from "./capability-selftest";
 export * from "./capability-aggregator";
 export * from "./capability-kem";
 export * from "./capability-signer";
+export * from "./capability-trainer";
