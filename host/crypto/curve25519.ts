@@ -17,12 +17,33 @@ export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 
+// Parsing DER into a KeyObject costs more than an Ed25519 signature itself, and a node signs and verifies with the
+// same few long-term keys over and over (every FL update, every session): the Ed25519 KeyObjects are kept in a small
+// cache keyed by the DER bytes. X25519 keys are mostly ephemeral, so they are not cached.
+const KEY_CACHE_LIMIT = 512;
+const keyCache = new Map<string, KeyObject>();
+
+function cached(der: Buffer, make: () => KeyObject): KeyObject {
+  const id = der.toString('base64');
+  let key = keyCache.get(id);
+  if (key === undefined) {
+    key = make();
+    if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.clear();
+    keyCache.set(id, key);
+  }
+  return key;
+}
+
 function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  return createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+  const der = Buffer.concat([prefix, raw]);
+  const make = (): KeyObject => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  return prefix === ED25519_PKCS8 ? cached(der, make) : make();
 }
 
 function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
+  const der = Buffer.concat([prefix, raw]);
+  const make = (): KeyObject => createPublicKey({ key: der, format: 'der', type: 'spki' });
+  return prefix === ED25519_SPKI ? cached(der, make) : make();
 }
 
 function rawPublic(key: KeyObject): Uint8Array {

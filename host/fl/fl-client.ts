@@ -3,6 +3,7 @@
 // there), signs the update with its SignatureScheme and sends it back. It also keeps the newest published model,
 // so the node can coordinate the next round itself (no central server).
 import type { SignatureScheme } from '../crypto/primitives.js';
+import { FlUpdateInvalidError } from '../errors/index.js';
 import type { Transport } from './transport.js';
 import {
   decodeFlMessage, encodeFlMessage, modelDigest, updateSigningMessage, type ModelMessage, type RoundStartMessage,
@@ -145,6 +146,13 @@ export class FlClient {
     try {
       let result = await this.#opts.train(ctx, m.model.slice());
       if (this.#opts.transform !== undefined) result = await this.#opts.transform(ctx, result);
+      // A diverged local training (NaN/∞) is this client's failure, not an update: never signed or sent.
+      const bad = result.update.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0 || !Number.isFinite(result.weight)) {
+        throw new FlUpdateInvalidError(`round ${m.round}: local training produced a non-finite ${bad >= 0 ? `update (coordinate ${bad})` : 'weight'}`, {
+          round: m.round, coordinate: bad,
+        });
+      }
       const fields = {
         round: m.round, coordinator: m.sender, modelVersion: m.modelVersion, modelDigest: m.modelDigest, sender: this.id,
         weight: Math.fround(result.weight), loss: result.loss === undefined ? null : Math.fround(result.loss), update: result.update,
