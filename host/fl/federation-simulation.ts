@@ -7,7 +7,9 @@
 // Training follows the experiment we reproduce (Karimireddy, He & Jaggi, ICLR'22): every round each honest client
 // takes `localSteps` SGD steps from the global model on its own data and keeps worker momentum over the resulting
 // deltas, m ← β·m + (1 − β)·Δ; it sends m. The coordinator aggregates the sent vectors with the chosen rule and
-// moves the global model by serverLr × aggregate. Byzantine clients are omniscient: they see the round's honest
+// moves the global model by serverLr × aggregate. With LoRA the exchanged vector is the adapters (A and B of each
+// layer) and the rule averages A and B separately (FedIT style): mean(B_i)·mean(A_i) ≠ mean(B_i·A_i), so this is not
+// exact FedAvg of the clients' low-rank updates (FFA-LoRA freezes A to avoid the cross terms). Byzantine clients are omniscient: they see the round's honest
 // vectors before answering (the coordinator's round-start effect tells the adversary who was asked).
 import { DpMechanism } from './dp-mechanism.js';
 import type { RoundMetrics } from '../core/fl/coordinator-types.js';
@@ -236,7 +238,7 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
   // DP: q = 1 (every client every round), so the accountant needs no sampling assumption.
   const dp = c.dp === null ? null : DpMechanism.forTargetEpsilon({
     targetEpsilon: c.dp.epsilon, delta: c.dp.delta, rounds: c.rounds, clipNorm: c.dp.clipNorm,
-    placement: c.secagg ? 'distributed' : 'central', expectedClients: honestCount, populationSize: honestCount,
+    placement: c.secagg ? 'distributed' : 'central', expectedClients: c.clients, populationSize: c.clients,
   }, seededGaussian(`x0t-fl-sim-dp-${c.seed}`));
 
   const signer = await openSignatureScheme(c.signer);
@@ -260,6 +262,9 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
     }));
     const publicKeys = new Map(keys.map((k, i) => [clientId(i), k.publicKey]));
     const momenta = Array.from({ length: c.clients }, () => new Float32Array(dim));
+    // Secure rounds number the clients 1..n in client order (secure-round.ts); their round keys are signed.
+    const secaggKeys = new Map(keys.map((k, i) => [i + 1, k.publicKey]));
+    const secureFailures: string[] = [];
     const losses = new Map<number, number[]>();
 
     const localTrain = (i: number) => async (ctx: RoundContext, model: Float32Array): Promise<TrainResult> => {
@@ -277,7 +282,7 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
     const transform = (i: number) => async (ctx: RoundContext, res: TrainResult): Promise<TrainResult> => {
       if (i < honestCount || c.attack === 'none') {
         const update = res.update;
-        if (dp !== null) dp.clientPrepare(update, honestCount);
+        if (dp !== null) dp.clientPrepare(update, c.clients);
         if (i < honestCount) adversary.report(ctx.round, clientId(i), update);
         return { ...res, update };
       }
@@ -308,7 +313,12 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
     for (let i = 0; i < c.clients; i++) {
       const transport = network.endpoint(clientId(i));
       if (c.secagg) {
-        secureClients.push(new SecureRoundClient({ transport, index: i, train: localTrain(i), prepare: (u) => { dp?.clientPrepare(u, honestCount); } }));
+        const secretKey = keys[i]!.secretKey;
+        secureClients.push(new SecureRoundClient({
+          transport, index: i, train: localTrain(i), prepare: (u) => { dp?.clientPrepare(u, c.clients); },
+          signing: () => ({ scheme: signer.scheme, verificationKeys: secaggKeys, secretKey }),
+          onError: (e) => { secureFailures.push(e instanceof Error ? e.message : String(e)); },
+        }));
       } else {
         clients.push(new FlClient({ transport, scheme: signer.scheme, secretKey: keys[i]!.secretKey, train: localTrain(i), transform: transform(i) }));
       }
@@ -325,7 +335,10 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
       if (c.secagg) {
         const res = await runSecureRound({
           transport: coordinatorEndpoint, clients: Array.from({ length: c.clients }, (_, i) => clientId(i)),
-          round, model: global, deadlineMs: c.deadlineMs,
+          round, model: global, deadlineMs: c.deadlineMs, verification: { scheme: signer.scheme, verificationKeys: secaggKeys },
+        }).catch((e: unknown) => {
+          if (!(e instanceof FlRoundFailedError) || secureFailures.length === 0) throw e;
+          throw new FlRoundFailedError(`${e.message}: ${secureFailures.length} client(s) failed, e.g. ${secureFailures[0]}`, { ...e.details, clientFailures: secureFailures.length }, { cause: e });
         });
         const sum = res.sum;
         if (dp !== null) dp.finalizeSum(sum);

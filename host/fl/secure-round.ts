@@ -13,13 +13,16 @@ import {
   decodeSecAggMessage, encodeSecAggMessage, SecAggClient, SecAggServer, type SecAggMessage, type SecAggParams,
   type SecAggSigning, type SecAggVerification,
 } from '../crypto/secagg/index.js';
-import { CodecError, FlRoundFailedError, isX0tError } from '../errors/index.js';
+import { CodecError, FlRoundFailedError, FlUpdateInvalidError, isX0tError } from '../errors/index.js';
 import type { RoundContext, TrainResult } from './fl-client.js';
 import type { Transport } from './transport.js';
 import { decodeEnvelope, encodeEnvelope, modelDigest } from './wire.js';
 
 export const SECAGG_START = 0x40;
 export const SECAGG_MSG = 0x41;
+
+/** What clients send in secagg steps 0–3. */
+const STEP_KINDS = ['advertise-keys', 'share-keys', 'masked-input', 'unmask-shares'] as const;
 
 interface StartPayload {
   readonly params: SecAggParams;
@@ -112,6 +115,8 @@ export interface SecureRoundResult {
   readonly dropped: number;
   /** Bytes a client sent in this round (its four secagg messages), averaged over the contributors. */
   readonly bytesPerClient: number;
+  /** Client messages the server refused (bad signature, out of step, undecodable); those clients dropped out. */
+  readonly refused: number;
 }
 
 /** Coordinator side: runs the four secagg steps over the transport and resolves with the sum. */
@@ -129,6 +134,8 @@ export async function runSecureRound(o: SecureRoundOptions): Promise<SecureRound
   const sentBytes = new Map<number, number>();
   let waiting = new Set(members.map(([id]) => id));
   let wake: (() => void) | null = null;
+  /** Receives handed to the server and not settled yet. */
+  const pending = new Set<Promise<void>>();
   const errors: unknown[] = [];
   const unsubscribe = o.transport.onMessage((from, bytes) => {
     let env;
@@ -148,9 +155,16 @@ export async function runSecureRound(o: SecureRoundOptions): Promise<SecureRound
       return;
     }
     if (!('from' in msg) || msg.from !== id) return; // a client speaks only for itself
+    // Only an answer to the step being collected counts: a late duplicate of an earlier step's message (the network
+    // may deliver twice) must not take the client's place, or its real answer would be ignored and it would drop.
+    if (server.round === 'done' || msg.kind !== STEP_KINDS[server.round]) return;
     waiting.delete(id);
     sentBytes.set(id, (sentBytes.get(id) ?? 0) + bytes.length);
-    server.receive(msg).catch((e: unknown) => { errors.push(e); }).finally(() => { if (waiting.size === 0) wake?.(); });
+    const receiving: Promise<void> = server.receive(msg).catch((e: unknown) => { errors.push(e); }).finally(() => {
+      pending.delete(receiving);
+      if (waiting.size === 0 && pending.size === 0) wake?.();
+    });
+    pending.add(receiving);
   });
   const send = (node: string, payload: Uint8Array, kind: number): Promise<void> =>
     o.transport.send(node, encodeEnvelope({ kind, round: o.round, sender: o.transport.id, payload }));
@@ -160,8 +174,9 @@ export async function runSecureRound(o: SecureRoundOptions): Promise<SecureRound
       wake = () => { clearTimeout(timer); resolve(); };
       if (waiting.size === 0) wake();
     });
-    // Let receives already handed to the server settle before the step closes.
-    await new Promise((r) => setImmediate(r));
+    // Every receive handed to the server must settle before the step closes (a signature check can take longer than
+    // the other clients' answers): advancing earlier would drop a client that answered in time.
+    while (pending.size > 0) await Promise.allSettled([...pending]);
   };
   try {
     const start = encodeStart({ params, members, model: o.model });
@@ -178,6 +193,7 @@ export async function runSecureRound(o: SecureRoundOptions): Promise<SecureRound
     return {
       sum: res.sum, contributors: res.contributors.length, dropped: members.length - res.contributors.length,
       bytesPerClient: Math.round(contributorBytes.reduce((s, v) => s + v, 0) / Math.max(1, contributorBytes.length)),
+      refused: errors.length,
     };
   } catch (e) {
     if (isX0tError(e)) throw new FlRoundFailedError(`secure round ${o.round} failed: ${e.message}`, { reason: 'secagg', cause: e.code }, { cause: e });
@@ -203,7 +219,7 @@ export interface SecureRoundClientOptions {
 /** Client side: answers SECAGG_START and the coordinator's secagg messages for each round. */
 export class SecureRoundClient {
   readonly #o: SecureRoundClientOptions;
-  readonly #rounds = new Map<number, { client: SecAggClient; update: Promise<Float32Array> }>();
+  readonly #rounds = new Map<number, { client: SecAggClient; coordinator: string; update: Promise<Float32Array> }>();
   readonly #unsubscribe: () => void;
 
   constructor(o: SecureRoundClientOptions) {
@@ -236,17 +252,28 @@ export class SecureRoundClient {
       const client = new SecAggClient(start.params, me[0], signing === undefined ? {} : { signing });
       const ctx: RoundContext = { round: env.round, coordinator: from, modelVersion: env.round - 1, modelDigest: modelDigest(start.model), deadlineMs: 0 };
       const update = this.#o.train(ctx, start.model).then((r) => {
+        // A diverged local training (NaN/∞) is this client's failure: never masked (quantisation would clip ∞ to
+        // ±range and silently add it to the sum), so the client drops out before masking.
+        const bad = r.update.findIndex((v) => !Number.isFinite(v));
+        if (bad >= 0) {
+          throw new FlUpdateInvalidError(`round ${env.round}: local training produced a non-finite update (coordinate ${bad})`, { round: env.round, coordinate: bad });
+        }
         const u = r.update.slice();
         this.#o.prepare?.(u);
         return u;
       });
-      this.#rounds.set(env.round, { client, update });
+      // A failed training is awaited (and reported through onError) only when masking, two messages later: mark the
+      // promise handled now, or the rejection is unhandled until then (fatal for a Node process by default).
+      update.catch(() => undefined);
+      // Only the latest few rounds are kept: a round this client dropped out of is never closed by an unmask request.
+      for (const r of [...this.#rounds.keys()]) if (r < env.round - 2) this.#rounds.delete(r);
+      this.#rounds.set(env.round, { client, coordinator: from, update });
       await this.#reply(from, env.round, await client.advertiseKeys());
       return;
     }
     if (env.kind !== SECAGG_MSG) return;
     const state = this.#rounds.get(env.round);
-    if (state === undefined) return;
+    if (state === undefined || from !== state.coordinator) return; // only the coordinator that started the round
     const msg = decodeSecAggMessage(env.payload);
     if (msg.kind === 'key-roster') await this.#reply(from, env.round, await state.client.shareKeys(msg));
     else if (msg.kind === 'share-delivery') await this.#reply(from, env.round, state.client.maskInput(msg, await state.update));

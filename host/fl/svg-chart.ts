@@ -104,6 +104,8 @@ export interface BarChartOptions {
   readonly yMin?: number;
   readonly yMax?: number;
   readonly note?: string;
+  /** Legend text of the reference ticks, shown when any series has one. */
+  readonly referenceLabel?: string;
   readonly width?: number;
   readonly height?: number;
 }
@@ -143,6 +145,11 @@ export function groupedBarChart(o: BarChartOptions): string {
   });
   out.push(`<line x1="${x0}" x2="${x0}" y1="${y0}" y2="${y1}" stroke="#333"/><line x1="${x0}" x2="${x1}" y1="${y1}" y2="${y1}" stroke="#333"/>`);
   legend(out, w, o.series.map((s) => s.name));
+  if (o.series.some((s) => s.reference?.some((r) => r !== null && r !== undefined))) {
+    const y = M.top + 8 + o.series.length * 18;
+    out.push(`<line x1="${w - M.right + 14}" x2="${w - M.right + 26}" y1="${y - 3}" y2="${y - 3}" stroke="black" stroke-width="3"/>`);
+    out.push(`<text x="${w - M.right + 32}" y="${y + 1}">${esc(o.referenceLabel ?? 'reference')}</text>`);
+  }
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
