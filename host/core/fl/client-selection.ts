@@ -2,6 +2,7 @@
 // (eligible set, selection, seed, round) always gives the same clients, whatever order the clients joined in, so
 // any node can re-derive (and audit) another coordinator's choice. Not cryptographic randomness: the seed is
 // configuration, and a client cannot influence it.
+import { seededRandom } from '../../../sdk/abi/conformance/kit-types.js';
 
 /** A fraction of the eligible clients (rounded up, at least one when any is eligible) or a fixed count. */
 export type Selection =
@@ -25,17 +26,9 @@ export function roundSeed(seed: number, roundId: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator; returns a function yielding floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32: a small, fast, well-mixed 32-bit generator yielding floats in [0, 1) — the one the conformance kits
+ *  use, so selection, kits and the in-process network share one definition. */
+export const mulberry32: (seed: number) => () => number = seededRandom;
 
 /**
  * A sample without replacement of `selectionSize(selection, eligible.length)` ids, by a partial Fisher-Yates
