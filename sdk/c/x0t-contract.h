@@ -24,6 +24,12 @@
 #define X0T_MAGIC_DecapsRequest 0x4345444bu    /* "KDEC" */
 #define X0T_MAGIC_SignRequest 0x4e474953u      /* "SIGN" */
 #define X0T_MAGIC_VerifyRequest 0x59465256u    /* "VRFY" */
+#define X0T_MAGIC_TrainerInfo 0x494e5254u       /* "TRNI" */
+#define X0T_MAGIC_TrainerInit 0x4e495254u       /* "TRIN" */
+#define X0T_MAGIC_TrainRequest 0x514e5254u      /* "TRNQ" */
+#define X0T_MAGIC_TrainResult 0x524e5254u       /* "TRNR" */
+#define X0T_MAGIC_EvaluateRequest 0x51564554u   /* "TEVQ" */
+#define X0T_MAGIC_EvaluateResult 0x52564554u    /* "TEVR" */
 
 /* Header field indexes of each frame (the order of contract.json "header"). */
 enum { X0T_F32Vector_len };
@@ -47,6 +53,25 @@ enum {
   X0T_VerifyRequest_signatureLen
 };
 
+enum {
+  X0T_TrainerInfo_maxInputs, X0T_TrainerInfo_maxHidden, X0T_TrainerInfo_maxClasses, X0T_TrainerInfo_maxRank, X0T_TrainerInfo_maxBatch, X0T_TrainerInfo_maxSamples, X0T_TrainerInfo_features
+};
+enum {
+  X0T_TrainerInit_inputs, X0T_TrainerInit_hidden, X0T_TrainerInit_classes, X0T_TrainerInit_rank, X0T_TrainerInit_seed
+};
+enum {
+  X0T_TrainRequest_inputs, X0T_TrainRequest_hidden, X0T_TrainRequest_classes, X0T_TrainRequest_rank, X0T_TrainRequest_mode, X0T_TrainRequest_steps, X0T_TrainRequest_batch, X0T_TrainRequest_seed, X0T_TrainRequest_samples, X0T_TrainRequest_hyperLen, X0T_TrainRequest_paramsLen, X0T_TrainRequest_adaptersLen
+};
+enum {
+  X0T_TrainResult_steps, X0T_TrainResult_deltaLen
+};
+enum {
+  X0T_EvaluateRequest_inputs, X0T_EvaluateRequest_hidden, X0T_EvaluateRequest_classes, X0T_EvaluateRequest_rank, X0T_EvaluateRequest_samples, X0T_EvaluateRequest_hyperLen, X0T_EvaluateRequest_paramsLen, X0T_EvaluateRequest_adaptersLen
+};
+enum {
+  X0T_EvaluateResult_count, X0T_EvaluateResult_correct
+};
+
 /* Section indexes (the order of contract.json "sections"). */
 enum { X0T_F32Vector_values };
 enum { X0T_F64Vector_values };
@@ -57,6 +82,10 @@ enum { X0T_Encapsulation_ciphertext, X0T_Encapsulation_sharedSecret };
 enum { X0T_DecapsRequest_secretKey, X0T_DecapsRequest_ciphertext };
 enum { X0T_SignRequest_secretKey, X0T_SignRequest_context, X0T_SignRequest_message };
 enum { X0T_VerifyRequest_publicKey, X0T_VerifyRequest_context, X0T_VerifyRequest_message, X0T_VerifyRequest_signature };
+enum { X0T_TrainRequest_hyper, X0T_TrainRequest_params, X0T_TrainRequest_adapters, X0T_TrainRequest_x, X0T_TrainRequest_y };
+enum { X0T_TrainResult_losses, X0T_TrainResult_delta };
+enum { X0T_EvaluateRequest_hyper, X0T_EvaluateRequest_params, X0T_EvaluateRequest_adapters, X0T_EvaluateRequest_x, X0T_EvaluateRequest_y };
+enum { X0T_EvaluateResult_losses, X0T_EvaluateResult_predicted };
 
 /* Layouts, for x0t_frame_decode / x0t_frame_write (defined in x0t.c; unused ones are dropped at link). */
 extern const x0t_frame_layout X0T_FRAME_F32Vector;
@@ -70,5 +99,11 @@ extern const x0t_frame_layout X0T_FRAME_Encapsulation;
 extern const x0t_frame_layout X0T_FRAME_DecapsRequest;
 extern const x0t_frame_layout X0T_FRAME_SignRequest;
 extern const x0t_frame_layout X0T_FRAME_VerifyRequest;
+extern const x0t_frame_layout X0T_FRAME_TrainerInfo;
+extern const x0t_frame_layout X0T_FRAME_TrainerInit;
+extern const x0t_frame_layout X0T_FRAME_TrainRequest;
+extern const x0t_frame_layout X0T_FRAME_TrainResult;
+extern const x0t_frame_layout X0T_FRAME_EvaluateRequest;
+extern const x0t_frame_layout X0T_FRAME_EvaluateResult;
 
 #endif

@@ -469,3 +469,31 @@ static const x0t_section_layout VerifyRequest_s[] = {U8("publicKey", 0), U8("con
                                                      U8("signature", 3)};
 const x0t_frame_layout X0T_FRAME_VerifyRequest = {
     "VerifyRequest", "VRFY", X0T_MAGIC_VerifyRequest, 4, VerifyRequest_h, 4, VerifyRequest_s};
+
+static const char *const TrainerInfo_h[] = {"maxInputs", "maxHidden", "maxClasses", "maxRank", "maxBatch", "maxSamples", "features"};
+const x0t_frame_layout X0T_FRAME_TrainerInfo = {
+    "TrainerInfo", "TRNI", X0T_MAGIC_TrainerInfo, 7, TrainerInfo_h, 0, NULL};
+
+static const char *const TrainerInit_h[] = {"inputs", "hidden", "classes", "rank", "seed"};
+const x0t_frame_layout X0T_FRAME_TrainerInit = {
+    "TrainerInit", "TRIN", X0T_MAGIC_TrainerInit, 5, TrainerInit_h, 0, NULL};
+
+static const char *const TrainRequest_h[] = {"inputs", "hidden", "classes", "rank", "mode", "steps", "batch", "seed", "samples", "hyperLen", "paramsLen", "adaptersLen"};
+static const x0t_section_layout TrainRequest_s[] = {{"hyper", 4, 1, {9, 0, 0}}, {"params", 4, 1, {10, 0, 0}}, {"adapters", 4, 1, {11, 0, 0}}, {"x", 4, 2, {8, 0, 0}}, {"y", 4, 1, {8, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_TrainRequest = {
+    "TrainRequest", "TRNQ", X0T_MAGIC_TrainRequest, 12, TrainRequest_h, 5, TrainRequest_s};
+
+static const char *const TrainResult_h[] = {"steps", "deltaLen"};
+static const x0t_section_layout TrainResult_s[] = {{"losses", 4, 1, {0, 0, 0}}, {"delta", 4, 1, {1, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_TrainResult = {
+    "TrainResult", "TRNR", X0T_MAGIC_TrainResult, 2, TrainResult_h, 2, TrainResult_s};
+
+static const char *const EvaluateRequest_h[] = {"inputs", "hidden", "classes", "rank", "samples", "hyperLen", "paramsLen", "adaptersLen"};
+static const x0t_section_layout EvaluateRequest_s[] = {{"hyper", 4, 1, {5, 0, 0}}, {"params", 4, 1, {6, 0, 0}}, {"adapters", 4, 1, {7, 0, 0}}, {"x", 4, 2, {4, 0, 0}}, {"y", 4, 1, {4, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_EvaluateRequest = {
+    "EvaluateRequest", "TEVQ", X0T_MAGIC_EvaluateRequest, 8, EvaluateRequest_h, 5, EvaluateRequest_s};
+
+static const char *const EvaluateResult_h[] = {"count", "correct"};
+static const x0t_section_layout EvaluateResult_s[] = {{"losses", 4, 1, {0, 0, 0}}, {"predicted", 4, 1, {0, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_EvaluateResult = {
+    "EvaluateResult", "TEVR", X0T_MAGIC_EvaluateResult, 2, EvaluateResult_h, 2, EvaluateResult_s};
