@@ -12,7 +12,7 @@
 // Caveat (Mironov 2012, "On Significance of the Least Significant Bits for Differential Privacy"): textbook
 // floating-point samplers leave gaps and uneven spacing in the low-order bits of the noise, and an observer of
 // noisy outputs can in principle use them to tell neighbouring inputs apart, breaking the formal guarantee. The
-// fixes (snapping, discrete Gaussian sampling, Canonne–Kamath–Steinke 2020) are not implemented here; the result is
+// fixes (snapping, discrete Gaussian sampling, Canonne–Kamath–Steinke 2020) are outside this sampler; the result is
 // also rounded to float32 when added to a model. Accepted for this project: the guarantee reported by the
 // accountant is the idealised one.
 import { createCipheriv, createHash, randomFillSync, type Cipher } from 'node:crypto';
