@@ -9,7 +9,7 @@
 import { FlCoordinator } from '../core/fl/coordinator.js';
 import type { Selection } from '../core/fl/client-selection.js';
 import type {
-  CoordinatorEffect, CoordinatorEvent, CoordinatorSnapshot, RoundMetrics, StragglerPolicy, UpdateVerdict,
+  Contribution, CoordinatorEffect, CoordinatorEvent, CoordinatorSnapshot, RoundMetrics, StragglerPolicy, UpdateVerdict,
 } from '../core/fl/coordinator-types.js';
 import type { SignatureScheme } from '../crypto/primitives.js';
 import { FlRoundFailedError, UsageError, asX0tError, isX0tError } from '../errors/index.js';
@@ -28,6 +28,28 @@ export interface CallsPlugin {
 /** The aggregator capability of a slot (e.g. fedavg): one `aggregate` call with an AggregateRequest frame. */
 export function aggregatorFromSlot(slot: CallsPlugin): Aggregate {
   return async (request) => decodeF32Vector(await slot.call('aggregate', encodeAggregateRequest(request))).values.slice();
+}
+
+/** A round laid out in the aggregator plugin's own memory (host/runtime StagedRound): rows are written as updates
+ *  are accepted, and `aggregate` runs the rule on them in place. */
+export interface StagedRoundWriter {
+  readonly weights: Float32Array;
+  row(c: number): Float32Array;
+  /** Runs the rule (single use); the F32Vector output frame. */
+  aggregate(): Promise<Uint8Array>;
+  release(): Promise<void>;
+}
+
+/**
+ * Staged input for the driver: each accepted update is copied straight into the aggregator's memory when it arrives,
+ * and when the round closes with every selected client in, the rule runs in place (one pass over the round instead
+ * of gathering, encoding and copying it into the plugin). A round that closes with fewer clients, or a staging that
+ * cannot be opened, goes through `aggregate` as usual.
+ */
+export interface RoundStaging {
+  open(clients: number, dim: number): Promise<StagedRoundWriter>;
+  /** The new model from the rule's output over `clients` updates (what `aggregate` does after its slot call). */
+  finish(ruleOutput: Float32Array, clients: number): Promise<Float32Array> | Float32Array;
 }
 
 export interface Clock {
@@ -49,6 +71,8 @@ export interface CoordinatorDriverOptions {
   /** Registered client public keys by node id; an update or join from an id not here is refused. */
   readonly publicKeys: ReadonlyMap<string, Uint8Array>;
   readonly aggregate: Aggregate;
+  /** Write accepted updates into the aggregator's memory as they arrive (see RoundStaging). */
+  readonly staging?: RoundStaging;
   /** u32 seed of client selection. */
   readonly seed: number;
   readonly clock?: Clock;
@@ -82,6 +106,17 @@ export interface DriverStats {
   misaddressed: number;
   /** Join/leave from ids without a registered key, or whose claimed sender is not the network sender. */
   refusedMembership: number;
+  /** Rounds aggregated in place from staged input, and rounds whose updates were gathered and copied. */
+  stagedRounds: number;
+  copiedRounds: number;
+}
+
+/** The staged round of the round being collected: selected client → row, the lease, the writes in flight. */
+interface Staged {
+  readonly round: number;
+  readonly rows: ReadonlyMap<string, number>;
+  readonly writer: Promise<StagedRoundWriter | null>;
+  readonly writes: Promise<void>[];
 }
 
 interface Pending {
@@ -94,13 +129,14 @@ interface Pending {
 }
 
 export class CoordinatorDriver {
-  readonly stats: DriverStats = { undecodable: 0, misaddressed: 0, refusedMembership: 0 };
+  readonly stats: DriverStats = { undecodable: 0, misaddressed: 0, refusedMembership: 0, stagedRounds: 0, copiedRounds: 0 };
   readonly #core: FlCoordinator;
   readonly #opts: CoordinatorDriverOptions;
   readonly #clock: Clock;
   readonly #unsubscribe: () => void;
   #timer: unknown = null;
   #pending: Pending | null = null;
+  #staged: Staged | null = null;
   #closed = false;
 
   constructor(opts: CoordinatorDriverOptions) {
@@ -162,6 +198,15 @@ export class CoordinatorDriver {
     this.#unsubscribe();
     if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
     this.#settle((p) => p.reject(new UsageError('coordinator driver closed during the round', { round: p.roundId })));
+    await this.#dropStaged();
+  }
+
+  /** Releases the staged round, if any (a failed or abandoned round, or one aggregated the ordinary way). */
+  async #dropStaged(): Promise<void> {
+    const st = this.#staged;
+    this.#staged = null;
+    const w = await st?.writer;
+    await w?.release().catch(() => undefined);
   }
 
   #settle(f: (p: Pending) => void): void {
@@ -204,6 +249,13 @@ export class CoordinatorDriver {
           modelDigest: p.digest, model: p.model,
         });
         for (const to of e.to) this.#send(to, bytes);
+        if (this.#opts.staging !== undefined && e.to.length > 0) {
+          void this.#dropStaged();
+          // Unavailable staging (e.g. a plugin without the fast path, or no memory for a second instance) is not an
+          // error: the round is then aggregated the ordinary way.
+          const writer = this.#opts.staging.open(e.to.length, p.model.length).catch(() => null);
+          this.#staged = { round: e.round, rows: new Map(e.to.map((id, i) => [id, i])), writer, writes: [] };
+        }
         return;
       }
       case 'schedule-tick':
@@ -229,6 +281,7 @@ export class CoordinatorDriver {
         });
         return;
       case 'round-failed':
+        void this.#dropStaged();
         if (this.#timer !== null) this.#clock.clearTimeout(this.#timer);
         this.#timer = null;
         this.#settle((q) => q.reject(new FlRoundFailedError(`round ${e.metrics.round} failed: ${e.reason.code}`, {
@@ -241,7 +294,35 @@ export class CoordinatorDriver {
     }
   }
 
-  async #aggregate(round: number, contributions: readonly { weight: number; update: Float32Array }[]): Promise<void> {
+  async #aggregate(round: number, contributions: readonly Contribution[]): Promise<void> {
+    // The last update's row is written right after the step that closed the round returns: yield once first.
+    await Promise.resolve();
+    const st = this.#staged !== null && this.#staged.round === round ? this.#staged : null;
+    if (st !== null) {
+      this.#staged = null;
+      const writer = await st.writer;
+      // In place only when the round holds exactly the selected clients, in row order (both sorted by id).
+      if (writer !== null && contributions.length === st.rows.size && contributions.every((c, i) => st.rows.get(c.clientId) === i)) {
+        try {
+          await Promise.all(st.writes);
+          const out = decodeF32Vector(await writer.aggregate()).values.slice();
+          const model = await this.#opts.staging!.finish(out, contributions.length);
+          if (!(model instanceof Float32Array) || model.length !== out.length) {
+            throw new UsageError(`staged aggregation gave ${model?.length} floats, expected ${out.length}`);
+          }
+          this.stats.stagedRounds++;
+          this.#step({ type: 'aggregation-done', round, model });
+        } catch (err) {
+          const x = isX0tError(err) ? err : asX0tError(err);
+          this.#step({ type: 'aggregation-failed', round, reason: `${x.code}: ${x.message}` });
+        } finally {
+          await writer.release().catch(() => undefined);
+        }
+        return;
+      }
+      await writer?.release().catch(() => undefined);
+    }
+    this.stats.copiedRounds++;
     const dim = contributions[0]!.update.length;
     const weights = Float32Array.from(contributions, (c) => c.weight);
     const updates = new Float32Array(contributions.length * dim);
@@ -302,9 +383,20 @@ export class CoordinatorDriver {
 
   async #verifyAndStep(from: string, m: UpdateMessage, bytes: number): Promise<void> {
     const verdict = await this.#verify(from, m);
+    const st = this.#staged;
+    const row = st !== null && st.round === m.round && verdict === 'valid' ? st.rows.get(m.sender) : undefined;
+    const before = row !== undefined && this.#core.snapshot().reported.includes(m.sender);
     this.#step({
       type: 'update-received', from: m.sender, round: m.round, modelDigest: m.modelDigest, verdict, weight: m.weight,
       update: m.update, bytes,
     });
+    // Only an update the core has just accepted goes into the staged round (never a duplicate, late or malformed one).
+    if (st !== null && row !== undefined && !before && this.#core.snapshot().reported.includes(m.sender)) {
+      st.writes.push(st.writer.then((w) => {
+        if (w === null) return;
+        w.row(row).set(m.update);
+        w.weights[row] = m.weight;
+      }));
+    }
   }
 }

@@ -16,7 +16,7 @@ import type { RoundMetrics } from '../core/fl/coordinator-types.js';
 import { FlConfigError, FlRoundFailedError, UsageError } from '../errors/index.js';
 import { aggregationRule, ruleSpec } from './aggregation-rules.js';
 import { colludingUpdate, signFlipped, type AttackName } from './byzantine-attacks.js';
-import { aggregatorFromSlot, CoordinatorDriver, type Aggregate } from './coordinator-driver.js';
+import { aggregatorFromSlot, CoordinatorDriver, type Aggregate, type RoundStaging } from './coordinator-driver.js';
 import { partition, type PartitionName } from './data-partition.js';
 import { FlClient, type RoundContext, type TrainResult } from './fl-client.js';
 import { seededGaussian } from './gaussian-noise.js';
@@ -27,6 +27,7 @@ import { runSecureRound, SecureRoundClient } from './secure-round.js';
 import { openSignatureScheme, type FlSignatureSchemeName } from './signature-schemes.js';
 import { adapterCount, paramCount, type MlpArchitecture, type PluginTrainer } from './trainer.js';
 import { Slot } from '../runtime/slot.js';
+import { StagedRound } from '../runtime/staged-round.js';
 
 export interface SimulationConfig {
   readonly clients: number;
@@ -89,6 +90,8 @@ export interface SimulationResult {
   readonly finalAccuracy: number;
   /** Base model accuracy before federated rounds (LoRA runs: the pretrained base). */
   readonly initialAccuracy: number;
+  /** Rounds the coordinator aggregated in place from staged input (the rest were gathered and copied, or secure). */
+  readonly stagedRounds: number;
   readonly wallMs: number;
 }
 
@@ -293,21 +296,24 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
 
     // The coordinator's aggregate moves the global vector: x ← x + serverLr · rule(updates), or with DP
     // x ← x + serverLr · (Σ clipped / (qN) + noise).
-    const step: Aggregate = async (req) => {
-      const agg = await aggregate(req);
+    const finish = (agg: Float32Array, clients: number): Float32Array => {
       if (dp !== null) {
-        for (let k = 0; k < agg.length; k++) agg[k] = agg[k]! * req.clients; // fedavg with unit weights × n = the sum
+        for (let k = 0; k < agg.length; k++) agg[k] = agg[k]! * clients; // fedavg with unit weights × n = the sum
         dp.finalizeSum(agg);
       }
       const next = global.slice();
       axpy(next, c.serverLr, agg);
       return next;
     };
+    const step: Aggregate = async (req) => finish(await aggregate(req), req.clients);
+    // Updates go into the aggregator's memory as they are accepted; the rule then runs on them in place.
+    const slot = aggSlot;
+    const staging: RoundStaging = { open: (n, d) => StagedRound.open(slot, n, d), finish };
 
     const honestIds = Array.from({ length: honestCount }, (_, i) => clientId(i));
     const coordinatorEndpoint = network.endpoint(coordinatorId);
     driver = new CoordinatorDriver({
-      transport: coordinatorEndpoint, scheme: signer.scheme, publicKeys, aggregate: step, seed: c.seed,
+      transport: coordinatorEndpoint, scheme: signer.scheme, publicKeys, aggregate: step, staging, seed: c.seed,
       onEffect: (e) => { if (e.type === 'send-round-start') adversary.expect(e.round, e.to.filter((id) => honestIds.includes(id))); },
     });
     for (let i = 0; i < c.clients; i++) {
@@ -370,7 +376,10 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
       hooks.onRound?.(rec);
     }
     const last = records[records.length - 1]!;
-    return { config: c, dim, rounds: records, finalAccuracy: last.accuracy ?? (await evaluate(global)), initialAccuracy, wallMs: performance.now() - t0 };
+    return {
+      config: c, dim, rounds: records, finalAccuracy: last.accuracy ?? (await evaluate(global)), initialAccuracy,
+      stagedRounds: driver.stats.stagedRounds, wallMs: performance.now() - t0,
+    };
   } finally {
     for (const cl of clients) cl.close();
     for (const cl of secureClients) cl.close();

@@ -113,7 +113,7 @@ test('undecodable bytes, updates for another coordinator and joins from unregist
     signature: new Uint8Array(64), update: new Float32Array(2),
   }));
   await s.clock.advance(5);
-  assert.deepEqual({ ...s.driver.stats }, { undecodable: 1, misaddressed: 1, refusedMembership: 2 });
+  assert.deepEqual({ ...s.driver.stats }, { undecodable: 1, misaddressed: 1, refusedMembership: 2, stagedRounds: 0, copiedRounds: 0 });
   assert.deepEqual(s.driver.snapshot().joined, ['a', 'b', 'c']);
   await s.network.close();
 });
