@@ -38,6 +38,7 @@ interface SimulateOptions {
   dpEpsilon?: string;
   dpDelta: string;
   dpClip: string;
+  dpSampleRate: string;
   secagg?: boolean;
   loraRank?: number;
   loraAlpha?: string;
@@ -76,6 +77,7 @@ export function simulationConfigFrom(o: SimulateOptions): SimulationConfig {
       epsilon: num(o.dpEpsilon, 'dp-epsilon', positive, 'a positive number'),
       delta: num(o.dpDelta, 'dp-delta', (v) => v > 0 && v < 1, 'in (0, 1)'),
       clipNorm: num(o.dpClip, 'dp-clip', positive, 'a positive number'),
+      sampleRate: num(o.dpSampleRate, 'dp-sample-rate', (v) => v > 0 && v <= 1, 'in (0, 1]'),
     },
     secagg: o.secagg === true,
     pretrain: o.pretrain === true,
@@ -121,6 +123,7 @@ export function registerFlSimulate(fl: Command): void {
     .option('--dp-epsilon <e>', 'user-level DP-FedAvg: target ε over all rounds (needs --aggregator fedavg)')
     .option('--dp-delta <d>', 'δ of the DP guarantee', '1e-5')
     .option('--dp-clip <c>', 'L2 clipping norm of each update', '1')
+    .option('--dp-sample-rate <q>', 'each client takes part in a round with probability q (Poisson, OS CSPRNG)', '1')
     .option('--secagg', 'secure aggregation: the coordinator sees only the sum (needs --aggregator fedavg)')
     .option('--lora-rank <r>', 'exchange LoRA adapters of rank r over a base pretrained on public digits 0-4', intOption(1, 64))
     .option('--lora-alpha <a>', 'LoRA α (default 2r)')

@@ -25,6 +25,7 @@ import { loadMnist, MNIST_CLASSES, MNIST_PIXELS, subset, type Dataset } from './
 import { SeededRandom } from './seeded-random.js';
 import { runSecureRound, SecureRoundClient } from './secure-round.js';
 import { openSignatureScheme, type FlSignatureSchemeName } from './signature-schemes.js';
+import { poissonSample } from './poisson-sampling.js';
 import { adapterCount, paramCount, type MlpArchitecture, type PluginTrainer } from './trainer.js';
 import { Slot } from '../runtime/slot.js';
 import { StagedRound } from '../runtime/staged-round.js';
@@ -49,8 +50,9 @@ export interface SimulationConfig {
   /** Evaluate the global model on the test digits every this many rounds (and after the last). */
   readonly evalEvery: number;
   readonly signer: FlSignatureSchemeName;
-  /** User-level DP-FedAvg: target ε at δ over all rounds, clipping norm C. */
-  readonly dp: { readonly epsilon: number; readonly delta: number; readonly clipNorm: number } | null;
+  /** User-level DP-FedAvg: target ε at δ over all rounds, clipping norm C, and the rate q at which each client is
+   *  Poisson-sampled into a round from the OS CSPRNG (1: every client every round). */
+  readonly dp: { readonly epsilon: number; readonly delta: number; readonly clipNorm: number; readonly sampleRate: number } | null;
   /** Secure aggregation of the (clipped, noised) updates: the coordinator sees only their sum. */
   readonly secagg: boolean;
   /** Exchange LoRA adapters of this rank over the pretrained base (LoRA implies `pretrain`). */
@@ -114,6 +116,7 @@ function checkConfig(c: SimulationConfig): void {
     bad('aggregator', `${c.dp !== null ? 'differential privacy' : 'secure aggregation'} works with the sum of the updates, i.e. fedavg; ` +
       `robust rules (${c.aggregator}) need each update in clear`);
   }
+  if (c.dp !== null && !(c.dp.sampleRate > 0 && c.dp.sampleRate <= 1)) bad('dp.sampleRate', 'in (0, 1]');
   if (c.secagg && c.byzantine > 0 && c.attack !== 'none') bad('secagg', 'secure aggregation hides updates, so no omniscient attack can be simulated against it');
   aggregationRule(c.aggregator);
 }
@@ -238,11 +241,15 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
   };
   const initialAccuracy = await evaluate(global);
 
-  // DP: q = 1 (every client every round), so the accountant needs no sampling assumption.
+  // DP: each round's clients are Poisson-sampled at rate q from secret randomness (q = 1: all of them), which is what
+  // the accountant's amplification by sampling assumes; the sum is divided by the expected count qN.
+  const sampleRate = c.dp?.sampleRate ?? 1;
   const dp = c.dp === null ? null : DpMechanism.forTargetEpsilon({
     targetEpsilon: c.dp.epsilon, delta: c.dp.delta, rounds: c.rounds, clipNorm: c.dp.clipNorm,
-    placement: c.secagg ? 'distributed' : 'central', expectedClients: c.clients, populationSize: c.clients,
+    placement: c.secagg ? 'distributed' : 'central', expectedClients: sampleRate * c.clients, populationSize: c.clients,
   }, seededGaussian(`x0t-fl-sim-dp-${c.seed}`));
+  /** Clients in the current round (distributed DP noise is split among them). */
+  let participants = c.clients;
 
   const signer = await openSignatureScheme(c.signer);
   const network = new InProcessNetwork({ seed: c.seed });
@@ -285,7 +292,7 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
     const transform = (i: number) => async (ctx: RoundContext, res: TrainResult): Promise<TrainResult> => {
       if (i < honestCount || c.attack === 'none') {
         const update = res.update;
-        if (dp !== null) dp.clientPrepare(update, c.clients);
+        if (dp !== null) dp.clientPrepare(update, participants);
         if (i < honestCount) adversary.report(ctx.round, clientId(i), update);
         return { ...res, update };
       }
@@ -321,7 +328,7 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
       if (c.secagg) {
         const secretKey = keys[i]!.secretKey;
         secureClients.push(new SecureRoundClient({
-          transport, index: i, train: localTrain(i), prepare: (u) => { dp?.clientPrepare(u, c.clients); },
+          transport, index: i, train: localTrain(i), prepare: (u) => { dp?.clientPrepare(u, participants); },
           signing: () => ({ scheme: signer.scheme, verificationKeys: secaggKeys, secretKey }),
           onError: (e) => { secureFailures.push(e instanceof Error ? e.message : String(e)); },
         }));
@@ -338,9 +345,21 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
       let received: number;
       let late: number;
       let bytesPerClient: number;
-      if (c.secagg) {
+      const allIds = Array.from({ length: c.clients }, (_, i) => clientId(i));
+      const sampled = sampleRate < 1 ? poissonSample(allIds, sampleRate) : allIds;
+      participants = sampled.length;
+      if (sampled.length < (c.secagg ? 2 : 1)) {
+        // Nobody (or, under secure aggregation, a lone client whose "sum" would be its update) was sampled: the round
+        // releases noise only, and still counts for the accountant.
+        const noise = new Float32Array(dim);
+        if (dp !== null) dp.finalizeSum(noise);
+        axpy(global, c.serverLr, noise);
+        received = 0;
+        late = 0;
+        bytesPerClient = 0;
+      } else if (c.secagg) {
         const res = await runSecureRound({
-          transport: coordinatorEndpoint, clients: Array.from({ length: c.clients }, (_, i) => clientId(i)),
+          transport: coordinatorEndpoint, clients: sampled, ids: sampled.map((id) => allIds.indexOf(id) + 1),
           round, model: global, deadlineMs: c.deadlineMs, verification: { scheme: signer.scheme, verificationKeys: secaggKeys },
         }).catch((e: unknown) => {
           if (!(e instanceof FlRoundFailedError) || secureFailures.length === 0) throw e;
@@ -355,8 +374,9 @@ export async function runSimulation(config: SimulationConfig, resources: Simulat
         bytesPerClient = res.bytesPerClient;
       } else {
         const out = await driver.runRound({
-          roundId: round, modelVersion: round - 1, model: global, selection: { kind: 'fraction', fraction: 1 },
-          minClients: Math.max(1, honestCount), deadlineMs: c.deadlineMs,
+          roundId: round, modelVersion: round - 1, model: global,
+          selection: sampleRate < 1 ? { kind: 'explicit', clients: sampled } : { kind: 'fraction', fraction: 1 },
+          minClients: sampleRate < 1 ? 1 : Math.max(1, honestCount), deadlineMs: c.deadlineMs,
         }).catch((e: unknown) => { throw withClientFailures(e, clients); });
         global = out.model;
         metrics = out.metrics;

@@ -97,6 +97,8 @@ export interface SecureRoundOptions {
   readonly transport: Transport;
   /** Node ids of the clients asked to take part. */
   readonly clients: readonly string[];
+  /** Their secagg ids (distinct u32, aligned with `clients`; what `verification` keys are indexed by); default 1..n. */
+  readonly ids?: readonly number[];
   readonly round: number;
   readonly model: Float32Array;
   readonly deadlineMs: number;
@@ -121,7 +123,7 @@ export interface SecureRoundResult {
 
 /** Coordinator side: runs the four secagg steps over the transport and resolves with the sum. */
 export async function runSecureRound(o: SecureRoundOptions): Promise<SecureRoundResult> {
-  const members = o.clients.map((node, i) => [i + 1, node] as const);
+  const members = o.clients.map((node, i) => [o.ids?.[i] ?? i + 1, node] as const);
   const secaggId = new Map(members.map(([id, node]) => [node, id]));
   const nodeOf = new Map(members);
   const range = o.range ?? 8;

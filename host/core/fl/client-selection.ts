@@ -7,11 +7,15 @@ import { seededRandom } from '../../../sdk/abi/conformance/kit-types.js';
 /** A fraction of the eligible clients (rounded up, at least one when any is eligible) or a fixed count. */
 export type Selection =
   | { readonly kind: 'fraction'; readonly fraction: number }
-  | { readonly kind: 'count'; readonly count: number };
+  | { readonly kind: 'count'; readonly count: number }
+  /** Exactly these clients (those of them that are joined): a sample drawn outside the core, e.g. Poisson sampling
+   *  from secret randomness for differential privacy, which a seeded, auditable selection cannot provide. */
+  | { readonly kind: 'explicit'; readonly clients: readonly string[] };
 
 /** How many clients a selection takes out of `eligible` (never more than there are). */
 export function selectionSize(selection: Selection, eligible: number): number {
   if (eligible <= 0) return 0;
+  if (selection.kind === 'explicit') return Math.min(eligible, new Set(selection.clients).size);
   const want = selection.kind === 'count'
     ? Math.floor(selection.count)
     : Math.max(1, Math.ceil(selection.fraction * eligible - 1e-9));
@@ -35,6 +39,10 @@ export const mulberry32: (seed: number) => () => number = seededRandom;
  * shuffle of the eligible ids in sorted order, driven by `roundSeed(seed, roundId)`. The result is sorted.
  */
 export function selectClients(eligible: Iterable<string>, selection: Selection, seed: number, roundId: number): string[] {
+  if (selection.kind === 'explicit') {
+    const chosen = new Set(selection.clients);
+    return [...new Set(eligible)].filter((id) => chosen.has(id)).sort();
+  }
   const pool = [...new Set(eligible)].sort();
   const k = selectionSize(selection, pool.length);
   const next = mulberry32(roundSeed(seed, roundId));

@@ -74,6 +74,9 @@ export function roundConfigProblem(c: RoundConfig): string | null {
   if (c.selection.kind === 'count' && !(Number.isInteger(c.selection.count) && c.selection.count >= 1)) {
     return `selection.count must be a positive integer, got ${c.selection.count}`;
   }
+  if (c.selection.kind === 'explicit' && !(Array.isArray(c.selection.clients) && c.selection.clients.every((id) => typeof id === 'string'))) {
+    return 'selection.clients must be an array of client ids';
+  }
   if (c.stragglers !== 'until-deadline' && c.stragglers !== 'close-at-quorum') return `unknown straggler policy ${String(c.stragglers)}`;
   return null;
 }

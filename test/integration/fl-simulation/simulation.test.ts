@@ -37,7 +37,7 @@ describe('runSimulation with the trainer plugin', () => {
 
   test('DP (ε = 5, δ = 1e-5, C = 1): ε per round increasing, equal to an RDP accountant at the calibrated σ, last within 1 % under 5', async () => {
     const rounds = 4;
-    const res = await sim({ ...small, rounds, evalEvery: rounds, dp: { epsilon: 5, delta: 1e-5, clipNorm: 1 } });
+    const res = await sim({ ...small, rounds, evalEvery: rounds, dp: { epsilon: 5, delta: 1e-5, clipNorm: 1, sampleRate: 1 } });
     const eps = res.rounds.map((r) => r.epsilon);
     assert.equal(eps.length, rounds);
     // q = 1: every client every round; one accountant step per released round.
@@ -55,6 +55,25 @@ describe('runSimulation with the trainer plugin', () => {
     assert.ok(Number.isFinite(res.finalAccuracy));
   });
 
+  test('DP with Poisson sampling (q = 0.5): fewer clients per round, ε equal to the accountant at q = 0.5, also under secure aggregation', async () => {
+    const rounds = 4;
+    for (const secagg of [false, true]) {
+      const res = await sim({ ...small, rounds, evalEvery: rounds, secagg, dp: { epsilon: 5, delta: 1e-5, clipNorm: 1, sampleRate: 0.5 } });
+      const sigma = calibrateNoiseMultiplier({ targetEpsilon: 5, delta: 1e-5, samplingRate: 0.5, steps: rounds });
+      const accountant = new RdpAccountant();
+      res.rounds.forEach((r, i) => {
+        accountant.step(sigma, 0.5, 1);
+        const want = accountant.epsilon(1e-5).epsilon;
+        assert.ok(Math.abs(r.epsilon! - want) <= 1e-9 * want, `secagg ${secagg} round ${i + 1}: ε ${r.epsilon} vs ${want}`);
+        assert.ok(r.received <= small.clients!, `round ${i + 1}: ${r.received} updates`);
+      });
+      // 4 rounds × 10 clients at q = 0.5: all 40 draws coming up 1 has probability 2^-40.
+      assert.ok(res.rounds.reduce((n, r) => n + r.received, 0) < rounds * small.clients!, `secagg ${secagg}: every client every round`);
+      // Amplification by sampling: the same target needs less noise than at q = 1.
+      assert.ok(sigma < calibrateNoiseMultiplier({ targetEpsilon: 5, delta: 1e-5, samplingRate: 1, steps: rounds }));
+    }
+  });
+
   test('secure aggregation: completes, every client contributes, ≈ 4 bytes per value plus the protocol overhead', async () => {
     const res = await sim({ ...small, rounds: 2, evalEvery: 2, secagg: true });
     const dim = paramCount(mnistArch(16));
@@ -68,7 +87,7 @@ describe('runSimulation with the trainer plugin', () => {
     assert.ok(res.finalAccuracy > 0 && res.finalAccuracy <= 1);
 
     // With DP the clients clip and add their share of the noise before masking; the accounting is the central one's.
-    const dp = await sim({ ...small, rounds: 2, evalEvery: 2, secagg: true, dp: { epsilon: 5, delta: 1e-5, clipNorm: 1 } });
+    const dp = await sim({ ...small, rounds: 2, evalEvery: 2, secagg: true, dp: { epsilon: 5, delta: 1e-5, clipNorm: 1, sampleRate: 1 } });
     const sigma = calibrateNoiseMultiplier({ targetEpsilon: 5, delta: 1e-5, samplingRate: 1, steps: 2 });
     const accountant = new RdpAccountant();
     accountant.step(sigma, 1, 2);
@@ -93,7 +112,7 @@ describe('runSimulation with the trainer plugin', () => {
 
   test('configuration errors: a robust rule with DP or secagg, byzantine ≥ clients → FlConfigError', async () => {
     const isConfig = (field: string) => (e: unknown): boolean => e instanceof FlConfigError && e.details['field'] === field;
-    await assert.rejects(sim({ ...small, aggregator: 'krum', dp: { epsilon: 5, delta: 1e-5, clipNorm: 1 } }), isConfig('aggregator'));
+    await assert.rejects(sim({ ...small, aggregator: 'krum', dp: { epsilon: 5, delta: 1e-5, clipNorm: 1, sampleRate: 1 } }), isConfig('aggregator'));
     await assert.rejects(sim({ ...small, aggregator: 'median', secagg: true }), isConfig('aggregator'));
     await assert.rejects(sim({ ...small, byzantine: 10 }), isConfig('byzantine'));
     await assert.rejects(sim({ ...small, byzantine: 12 }), isConfig('byzantine'));
