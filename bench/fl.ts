@@ -14,7 +14,8 @@
 // else. Within a round every peer runs once, in a rotating order, so machine noise falls on all alike; each figure
 // is the median of the rounds after one warm-up round.
 import { join } from 'node:path';
-import type { PluginSpec } from '../host/core/plugin-spec.js';
+import { DEFAULT_LIMITS, type PluginSpec } from '../host/core/plugin-spec.js';
+import { limitsForRound } from '../host/fl/aggregation-rules.js';
 import { loadPluginSpec } from '../host/runtime/load-manifest.js';
 import { Slot } from '../host/runtime/slot.js';
 import { StagedRound } from '../host/runtime/staged-round.js';
@@ -27,18 +28,10 @@ import { fmt, median } from './stats.js';
 
 const ROOT = process.cwd();
 const MiB = 1024 * 1024;
-const PAGE = 65536;
 
-/** Limits for one round of `frameBytes` in and `dim` f32 out: the input plus 1.5× it (at least 64 MiB) of scratch. */
+/** Limits for one round of `frameBytes` in and `dim` f32 out (the same sizing `x0t fl aggregate` uses). */
 function limitsFor(frameBytes: number, dim: number): PluginSpec['limits'] {
-  const roundUp = (n: number, to: number): number => Math.ceil(n / to) * to;
-  const scratch = Math.max(64 * MiB, frameBytes * 1.5);
-  return {
-    maxMemoryPages: Math.min(65536, roundUp(frameBytes + scratch, 64 * MiB) / PAGE),
-    maxInputBytes: roundUp(frameBytes, MiB),
-    maxOutputBytes: roundUp(dim * 4 + 64, MiB),
-    callTimeoutMs: 60_000,
-  };
+  return limitsForRound(DEFAULT_LIMITS, frameBytes, dim);
 }
 
 async function slotFor(name: string, limits: PluginSpec['limits']): Promise<Slot> {

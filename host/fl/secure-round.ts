@@ -16,7 +16,7 @@ import {
 import { CodecError, FlRoundFailedError, FlUpdateInvalidError, isX0tError } from '../errors/index.js';
 import type { RoundContext, TrainResult } from './fl-client.js';
 import type { Transport } from './transport.js';
-import { decodeEnvelope, encodeEnvelope, modelDigest } from './wire.js';
+import { decodeEnvelope, encodeEnvelope, f32Bytes, modelDigest, readF32 } from './wire.js';
 
 export const SECAGG_START = 0x40;
 export const SECAGG_MSG = 0x41;
@@ -52,7 +52,7 @@ function encodeStart(p: StartPayload): Uint8Array {
   });
   out.set(p.params.roundId, at);
   at += p.params.roundId.length;
-  for (let i = 0; i < p.model.length; i++) v.setFloat32(at + 4 * i, p.model[i]!, true);
+  out.set(f32Bytes(p.model), at);
   return out;
 }
 
@@ -80,8 +80,7 @@ function decodeStart(b: Uint8Array): StartPayload {
   if (at + ridLen + 4 * dim !== b.length) bad('length');
   const roundId = b.slice(at, at + ridLen);
   at += ridLen;
-  const model = new Float32Array(dim);
-  for (let i = 0; i < dim; i++) model[i] = v.getFloat32(at + 4 * i, true);
+  const model = readF32(b, at, dim);
   return { params: { roundId, clientIds: members.map(([id]) => id), threshold, dim, scale, range }, members, model };
 }
 

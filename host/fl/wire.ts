@@ -132,8 +132,8 @@ export function f32Bytes(v: Float32Array): Uint8Array {
   return out;
 }
 
-/** A fresh, aligned Float32Array of `count` little-endian f32 at bytes[offset..]. */
-function readF32(bytes: Uint8Array, offset: number, count: number): Float32Array {
+/** A fresh, aligned Float32Array of `count` little-endian f32 at bytes[offset..] (f32Bytes' inverse). */
+export function readF32(bytes: Uint8Array, offset: number, count: number): Float32Array {
   if (LITTLE_ENDIAN_HOST) return new Float32Array(bytes.slice(offset, offset + count * 4).buffer);
   const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, count * 4);
