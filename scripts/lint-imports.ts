@@ -37,6 +37,7 @@ const LAYER_PREFIXES = [
   'host/runtime',
   'host/crypto',
   'host/fl',
+  'host/kb',
   'host/driver',
   'host/node',
   'host/cli',
@@ -52,7 +53,9 @@ interface LayerRule {
   readonly packages: 'all' | readonly string[];
 }
 
-const HOST_LAYERS = ['host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/driver', 'host/node'] as const;
+const HOST_LAYERS = [
+  'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/driver', 'host/node',
+] as const;
 
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // The contract is pure: only itself (including its JSON files).
@@ -81,11 +84,18 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     builtins: 'all',
     packages: ['mnist/*'],
   },
+  // The knowledge base with I/O: chunking, BM25, hybrid retrieval, the store, the vector-index and embedder
+  // adapters; the transformer embedder and re-ranker run on onnxruntime-web (its own WebAssembly) in a worker.
+  'host/kb': {
+    layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'],
+    builtins: 'all',
+    packages: ['onnxruntime-web'],
+  },
   'host/driver': { layers: ['host/errors'], builtins: 'all', packages: ['koffi'] },
   'host/node': { layers: ['sdk/abi', ...HOST_LAYERS], builtins: 'all', packages: 'all' },
   'host/cli': {
     // `x0t plugin new|build|test` are the plugin author's tools: the CLI drives sdk/ for them.
-    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/node'],
+    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/node'],
     builtins: 'all',
     packages: ['commander'],
   },

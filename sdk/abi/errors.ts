@@ -95,6 +95,17 @@ export class SecAggError extends X0tError {
   }
 }
 
+/** A knowledge-base setting or request is out of range (chunk size, overlap, k, mode, a missing KB folder). */
+export class KbConfigError extends X0tError { readonly code = 'X0T_KB_CONFIG'; readonly exitCode = 50; }
+/** A saved index or KB file is torn, truncated or fails its checksum; the caller rebuilds from the knowledge base. */
+export class KbIndexCorruptError extends X0tError { readonly code = 'X0T_KB_INDEX_CORRUPT'; readonly exitCode = 51; }
+/** A model (embedder or re-ranker) is missing, incomplete or fails its pinned hash; details say which file. */
+export class ModelUnavailableError extends X0tError { readonly code = 'X0T_MODEL_UNAVAILABLE'; readonly exitCode = 52; }
+/** The model runtime (onnxruntime-web) failed to load a model or run it. */
+export class ModelRuntimeError extends X0tError { readonly code = 'X0T_MODEL_RUNTIME'; readonly exitCode = 53; }
+/** A document could not be read or parsed for ingestion (binary, malformed incident record); nothing is stored from it. */
+export class KbIngestError extends X0tError { readonly code = 'X0T_KB_INGEST'; readonly exitCode = 54; }
+
 type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
 
 const CLASSES: readonly ErrorClass[] = [
@@ -105,6 +116,7 @@ const CLASSES: readonly ErrorClass[] = [
   MalformedOutputError, PluginReportedError, FunctionNotFoundError, PluginClosedError, CodecError,
   SlotUnavailableError, SwapRejectedError, UnsupportedError,
   FlProtocolError, FlRoundFailedError, FlConfigError, FlUpdateInvalidError, SecAggError,
+  KbConfigError, KbIndexCorruptError, ModelUnavailableError, ModelRuntimeError, KbIngestError,
 ];
 
 /** code → class; built once, and checked for duplicate codes at module load. */

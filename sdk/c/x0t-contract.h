@@ -30,6 +30,17 @@
 #define X0T_MAGIC_TrainResult 0x524e5254u       /* "TRNR" */
 #define X0T_MAGIC_EvaluateRequest 0x51564554u   /* "TEVQ" */
 #define X0T_MAGIC_EvaluateResult 0x52564554u    /* "TEVR" */
+#define X0T_MAGIC_IndexConfig 0x31434e48u /* "HNC1" */
+#define X0T_MAGIC_IndexInfo 0x31494e48u /* "HNI1" */
+#define X0T_MAGIC_IndexAdd 0x31414e48u /* "HNA1" */
+#define X0T_MAGIC_LabelList 0x314c424cu /* "LBL1" */
+#define X0T_MAGIC_SearchRequest 0x31514e48u /* "HNQ1" */
+#define X0T_MAGIC_SearchResult 0x31524e48u /* "HNR1" */
+#define X0T_MAGIC_IndexChunk 0x314b4e48u /* "HNK1" */
+#define X0T_MAGIC_SaveRequest 0x31574e48u /* "HNW1" */
+#define X0T_MAGIC_EmbedderInfo 0x49424d45u /* "EMBI" */
+#define X0T_MAGIC_TextBatch 0x31425854u /* "TXB1" */
+#define X0T_MAGIC_EmbeddingBatch 0x42424d45u /* "EMBB" */
 
 /* Header field indexes of each frame (the order of contract.json "header"). */
 enum { X0T_F32Vector_len };
@@ -71,6 +82,17 @@ enum {
 enum {
   X0T_EvaluateResult_count, X0T_EvaluateResult_correct
 };
+enum { X0T_IndexConfig_dim, X0T_IndexConfig_metric, X0T_IndexConfig_m, X0T_IndexConfig_efConstruction, X0T_IndexConfig_efSearch, X0T_IndexConfig_capacity, X0T_IndexConfig_seed };
+enum { X0T_IndexInfo_dim, X0T_IndexInfo_metric, X0T_IndexInfo_m, X0T_IndexInfo_efConstruction, X0T_IndexInfo_efSearch, X0T_IndexInfo_capacity, X0T_IndexInfo_count, X0T_IndexInfo_deleted, X0T_IndexInfo_memoryBytes };
+enum { X0T_IndexAdd_count, X0T_IndexAdd_dim };
+enum { X0T_LabelList_count };
+enum { X0T_SearchRequest_queries, X0T_SearchRequest_dim, X0T_SearchRequest_k, X0T_SearchRequest_ef, X0T_SearchRequest_filterBytes };
+enum { X0T_SearchResult_queries, X0T_SearchResult_k };
+enum { X0T_IndexChunk_totalBytes, X0T_IndexChunk_offset, X0T_IndexChunk_len };
+enum { X0T_SaveRequest_offset, X0T_SaveRequest_maxBytes };
+enum { X0T_EmbedderInfo_dim, X0T_EmbedderInfo_maxInputUnits, X0T_EmbedderInfo_normalized };
+enum { X0T_TextBatch_count, X0T_TextBatch_bytesLen, X0T_TextBatch_weightsLen };
+enum { X0T_EmbeddingBatch_count, X0T_EmbeddingBatch_dim };
 
 /* Section indexes (the order of contract.json "sections"). */
 enum { X0T_F32Vector_values };
@@ -86,6 +108,13 @@ enum { X0T_TrainRequest_hyper, X0T_TrainRequest_params, X0T_TrainRequest_adapter
 enum { X0T_TrainResult_losses, X0T_TrainResult_delta };
 enum { X0T_EvaluateRequest_hyper, X0T_EvaluateRequest_params, X0T_EvaluateRequest_adapters, X0T_EvaluateRequest_x, X0T_EvaluateRequest_y };
 enum { X0T_EvaluateResult_losses, X0T_EvaluateResult_predicted };
+enum { X0T_IndexAdd_labels, X0T_IndexAdd_vectors };
+enum { X0T_LabelList_labels };
+enum { X0T_SearchRequest_vectors, X0T_SearchRequest_filter };
+enum { X0T_SearchResult_labels, X0T_SearchResult_distances };
+enum { X0T_IndexChunk_data };
+enum { X0T_TextBatch_ends, X0T_TextBatch_utf8, X0T_TextBatch_weights };
+enum { X0T_EmbeddingBatch_vectors };
 
 /* Layouts, for x0t_frame_decode / x0t_frame_write (defined in x0t.c; unused ones are dropped at link). */
 extern const x0t_frame_layout X0T_FRAME_F32Vector;
@@ -105,5 +134,16 @@ extern const x0t_frame_layout X0T_FRAME_TrainRequest;
 extern const x0t_frame_layout X0T_FRAME_TrainResult;
 extern const x0t_frame_layout X0T_FRAME_EvaluateRequest;
 extern const x0t_frame_layout X0T_FRAME_EvaluateResult;
+extern const x0t_frame_layout X0T_FRAME_IndexConfig;
+extern const x0t_frame_layout X0T_FRAME_IndexInfo;
+extern const x0t_frame_layout X0T_FRAME_IndexAdd;
+extern const x0t_frame_layout X0T_FRAME_LabelList;
+extern const x0t_frame_layout X0T_FRAME_SearchRequest;
+extern const x0t_frame_layout X0T_FRAME_SearchResult;
+extern const x0t_frame_layout X0T_FRAME_IndexChunk;
+extern const x0t_frame_layout X0T_FRAME_SaveRequest;
+extern const x0t_frame_layout X0T_FRAME_EmbedderInfo;
+extern const x0t_frame_layout X0T_FRAME_TextBatch;
+extern const x0t_frame_layout X0T_FRAME_EmbeddingBatch;
 
 #endif

@@ -497,3 +497,43 @@ static const char *const EvaluateResult_h[] = {"count", "correct"};
 static const x0t_section_layout EvaluateResult_s[] = {{"losses", 4, 1, {0, 0, 0}}, {"predicted", 4, 1, {0, 0, 0}}};
 const x0t_frame_layout X0T_FRAME_EvaluateResult = {
     "EvaluateResult", "TEVR", X0T_MAGIC_EvaluateResult, 2, EvaluateResult_h, 2, EvaluateResult_s};
+
+static const char *const IndexConfig_h[] = {"dim", "metric", "m", "efConstruction", "efSearch", "capacity", "seed"};
+const x0t_frame_layout X0T_FRAME_IndexConfig = {"IndexConfig", "HNC1", X0T_MAGIC_IndexConfig, 7, IndexConfig_h, 0, NULL};
+
+static const char *const IndexInfo_h[] = {"dim", "metric", "m", "efConstruction", "efSearch", "capacity", "count", "deleted", "memoryBytes"};
+const x0t_frame_layout X0T_FRAME_IndexInfo = {"IndexInfo", "HNI1", X0T_MAGIC_IndexInfo, 9, IndexInfo_h, 0, NULL};
+
+static const char *const IndexAdd_h[] = {"count", "dim"};
+static const x0t_section_layout IndexAdd_s[] = {{"labels", 4, 1, {0, 0, 0}}, {"vectors", 4, 2, {0, 1, 0}}};
+const x0t_frame_layout X0T_FRAME_IndexAdd = {"IndexAdd", "HNA1", X0T_MAGIC_IndexAdd, 2, IndexAdd_h, 2, IndexAdd_s};
+
+static const char *const LabelList_h[] = {"count"};
+static const x0t_section_layout LabelList_s[] = {{"labels", 4, 1, {0, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_LabelList = {"LabelList", "LBL1", X0T_MAGIC_LabelList, 1, LabelList_h, 1, LabelList_s};
+
+static const char *const SearchRequest_h[] = {"queries", "dim", "k", "ef", "filterBytes"};
+static const x0t_section_layout SearchRequest_s[] = {{"vectors", 4, 2, {0, 1, 0}}, {"filter", 1, 1, {4, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_SearchRequest = {"SearchRequest", "HNQ1", X0T_MAGIC_SearchRequest, 5, SearchRequest_h, 2, SearchRequest_s};
+
+static const char *const SearchResult_h[] = {"queries", "k"};
+static const x0t_section_layout SearchResult_s[] = {{"labels", 4, 2, {0, 1, 0}}, {"distances", 4, 2, {0, 1, 0}}};
+const x0t_frame_layout X0T_FRAME_SearchResult = {"SearchResult", "HNR1", X0T_MAGIC_SearchResult, 2, SearchResult_h, 2, SearchResult_s};
+
+static const char *const IndexChunk_h[] = {"totalBytes", "offset", "len"};
+static const x0t_section_layout IndexChunk_s[] = {{"data", 1, 1, {2, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_IndexChunk = {"IndexChunk", "HNK1", X0T_MAGIC_IndexChunk, 3, IndexChunk_h, 1, IndexChunk_s};
+
+static const char *const SaveRequest_h[] = {"offset", "maxBytes"};
+const x0t_frame_layout X0T_FRAME_SaveRequest = {"SaveRequest", "HNW1", X0T_MAGIC_SaveRequest, 2, SaveRequest_h, 0, NULL};
+
+static const char *const EmbedderInfo_h[] = {"dim", "maxInputUnits", "normalized"};
+const x0t_frame_layout X0T_FRAME_EmbedderInfo = {"EmbedderInfo", "EMBI", X0T_MAGIC_EmbedderInfo, 3, EmbedderInfo_h, 0, NULL};
+
+static const char *const TextBatch_h[] = {"count", "bytesLen", "weightsLen"};
+static const x0t_section_layout TextBatch_s[] = {{"ends", 4, 1, {0, 0, 0}}, {"utf8", 1, 1, {1, 0, 0}}, {"weights", 4, 1, {2, 0, 0}}};
+const x0t_frame_layout X0T_FRAME_TextBatch = {"TextBatch", "TXB1", X0T_MAGIC_TextBatch, 3, TextBatch_h, 3, TextBatch_s};
+
+static const char *const EmbeddingBatch_h[] = {"count", "dim"};
+static const x0t_section_layout EmbeddingBatch_s[] = {{"vectors", 4, 2, {0, 1, 0}}};
+const x0t_frame_layout X0T_FRAME_EmbeddingBatch = {"EmbeddingBatch", "EMBB", X0T_MAGIC_EmbeddingBatch, 2, EmbeddingBatch_h, 1, EmbeddingBatch_s};

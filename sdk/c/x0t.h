@@ -11,7 +11,7 @@
  * a failure with `return x0t_fail(X0T_STATUS_BAD_INPUT, "why")`; then it exports it with X0T_EXPORT(encaps,
  * my_encaps), which defines both `x0t_call_encaps` and the Extism twin `encaps`.
  *
- * Built by sdk/tools/build-plugins.ts (plugin.json `"build": {"language": "c", ...}`) with clang for
+ * Built by sdk/tools/build-plugins.ts (plugin.json `"build": {"language": "c" or "c++", ...}`) with clang for
  * wasm32-wasi, without WASI: the module may import only the Extism kernel and what its manifest grants.
  */
 #ifndef X0T_H
@@ -19,6 +19,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* C++ plugins (e.g. plugins/hnsw) see the same C symbols. */
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define X0T_EXPORT_AS(name) __attribute__((export_name(name), used))
 #define X0T_IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
@@ -137,5 +142,9 @@ static inline void x0t_store_u32(uint8_t *p, uint32_t v) {
   p[2] = (uint8_t)(v >> 16);
   p[3] = (uint8_t)(v >> 24);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

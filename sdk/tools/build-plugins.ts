@@ -1,8 +1,9 @@
-// Builds every plugin (AssemblyScript, or C) and writes its manifest.
+// Builds every plugin (AssemblyScript, C or C++) and writes its manifest.
 //
 //   plugins/<name>/index.ts                → wasm/<name>.wasm,               manifests/plugins/<name>.json
 //   test/fixtures/plugins/<name>/index.ts  → test/fixtures/wasm/<name>.wasm, test/fixtures/manifests/<name>.json
 //   plugins/<name>/*.c (plugin.json "build": {"language": "c", ...})  → the same outputs, built with clang
+//   plugins/<name>/*.cpp, *.c ("build": {"language": "c++", ...})    → the same outputs, built with clang++
 //
 //   node dist/sdk/tools/build-plugins.js            build everything
 //   node dist/sdk/tools/build-plugins.js a b        build only plugins named a and b
@@ -24,6 +25,16 @@
 //   cflags      compiler flags for every source, e.g. ["-O3", "-flto", "-msimd128"] (default ["-O3"]);
 //   ldflags     linker flags (e.g. ["-Wl,--lto-O3"] for LTO at -O3; wasm-ld's default is -O2);
 //   stackBytes  the shadow stack (wasm-ld's default of 64 KiB is too small for some code; default 131072).
+// A C++ plugin ("language": "c++") takes the same fields; its own *.cpp files are compiled too, `sources` may name
+// .cpp files, and
+//   cxxflags      flags for C++ sources only, after cflags (e.g. ["-fno-rtti"]); C++ is compiled as -std=c++17;
+//   systemInclude include folders whose headers are someone else's code (-isystem: their warnings are not ours,
+//                 e.g. a header-only library compiled from node_modules, never copied into the repository);
+//   forceInclude  headers included before every C++ source (-include), e.g. stand-ins for what the wasm32 C++
+//                 library lacks.
+// C++ is compiled and linked by clang++ (`$X0T_CLANGXX`, else `clang++`) against libc++/libc++abi for wasm32
+// (Debian: libc++-14-dev-wasm32, libc++abi-14-dev-wasm32; built without threads or an exception runtime, so a plugin
+// that throws must define what a throw does, e.g. plugins/hnsw/cxa-throw.cpp). C plugins' arguments are unchanged.
 // Each source is compiled by clang for wasm32-wasi, then the objects are linked as a reactor without WASI
 // (-nostartfiles, no entry, stack first, stripped, no debug info), with relative paths from the repository root,
 // so the same clang gives the same bytes anywhere. The module must export exactly the fast path and Extism twins
@@ -66,12 +77,18 @@ export interface AssemblyScriptBuild {
 }
 
 export interface CBuild {
-  language: 'c';
-  /** Extra .c files (or `*` globs in the last segment), relative to the repository root. */
+  language: 'c' | 'c++';
+  /** Extra .c (and for C++ .cpp) files (or `*` globs in the last segment), relative to the repository root. */
   sources: string[];
   /** Extra include folders, relative to the repository root. */
   include: string[];
+  /** C++ only: include folders of third-party headers (-isystem), relative to the repository root. */
+  systemInclude?: string[];
+  /** C++ only: headers included before every C++ source (-include), relative to the repository root. */
+  forceInclude?: string[];
   cflags: string[];
+  /** C++ only: flags for C++ sources (after cflags). */
+  cxxflags?: string[];
   ldflags: string[];
   /** Shadow stack size in bytes (a multiple of 16). */
   stackBytes: number;
@@ -175,26 +192,35 @@ export function parsePluginSource(json: unknown, where: string, folder: string, 
   const buildJson = json['build'] ?? {};
   need(isRecord(buildJson), `${where}.build`, 'must be an object');
   const language = buildJson['language'] ?? 'assemblyscript';
-  need(language === 'assemblyscript' || language === 'c', `${where}.build.language`, 'must be "assemblyscript" or "c"');
+  need(language === 'assemblyscript' || language === 'c' || language === 'c++', `${where}.build.language`,
+    'must be "assemblyscript" or "c" or "c++"');
   const fields = language === 'c'
     ? ['language', 'sources', 'include', 'cflags', 'ldflags', 'stackBytes', 'allowForbiddenImports']
-    : ['language', 'target', 'abort', 'allowForbiddenImports'];
+    : language === 'c++'
+      ? ['language', 'sources', 'include', 'systemInclude', 'forceInclude', 'cflags', 'cxxflags', 'ldflags', 'stackBytes',
+        'allowForbiddenImports']
+      : ['language', 'target', 'abort', 'allowForbiddenImports'];
   for (const k of Object.keys(buildJson)) {
     need(fields.includes(k), `${where}.build.${k}`, `unknown field for language ${language}`);
   }
   const allow = buildJson['allowForbiddenImports'] ?? false;
   need(typeof allow === 'boolean', `${where}.build.allowForbiddenImports`, 'must be a boolean');
   let build: AssemblyScriptBuild | CBuild;
-  if (language === 'c') {
+  if (language === 'c' || language === 'c++') {
     build = {
       language,
-      sources: repoPaths(buildJson['sources'] ?? [], `${where}.build.sources`, true),
-      include: repoPaths(buildJson['include'] ?? [], `${where}.build.include`, false),
+      sources: repoPaths(buildJson['sources'] ?? [], `${where}.build.sources`, language === 'c++' ? 'c++' : 'c'),
+      include: repoPaths(buildJson['include'] ?? [], `${where}.build.include`, null),
       cflags: clangFlags(buildJson['cflags'] ?? ['-O3'], `${where}.build.cflags`),
       ldflags: clangFlags(buildJson['ldflags'] ?? [], `${where}.build.ldflags`),
       stackBytes: positiveInt(buildJson['stackBytes'] ?? DEFAULT_C_STACK_BYTES, `${where}.build.stackBytes`),
       allowForbiddenImports: allow,
     };
+    if (language === 'c++') {
+      build.systemInclude = repoPaths(buildJson['systemInclude'] ?? [], `${where}.build.systemInclude`, null);
+      build.forceInclude = repoPaths(buildJson['forceInclude'] ?? [], `${where}.build.forceInclude`, null);
+      build.cxxflags = clangFlags(buildJson['cxxflags'] ?? [], `${where}.build.cxxflags`);
+    }
     for (const [i, f] of build.ldflags.entries()) {
       need(!/^-O/.test(f) && f !== '-flto', `${where}.build.ldflags[${i}]`,
         'optimisation belongs in cflags (objects built with -flto are linked with LTO; its level is -Wl,--lto-O<n>)');
@@ -213,8 +239,12 @@ export function parsePluginSource(json: unknown, where: string, folder: string, 
   return { name, version, capability, description, limits, abi, isolation, permissions: { host }, config, build };
 }
 
-/** Relative, normalised paths inside the repository (`*` allowed in the last segment of a source). */
-function repoPaths(v: unknown, where: string, sources: boolean): string[] {
+/**
+ * Relative, normalised paths inside the repository; `sources` names the language of source files (`*` allowed in
+ * their last segment), null for folders and headers.
+ */
+function repoPaths(v: unknown, where: string, sourcesOf: 'c' | 'c++' | null): string[] {
+  const sources = sourcesOf !== null;
   need(Array.isArray(v), where, 'must be an array of paths relative to the repository root');
   return v.map((p: unknown, i) => {
     need(typeof p === 'string' && p !== '', `${where}[${i}]`, 'must be a non-empty string');
@@ -223,7 +253,8 @@ function repoPaths(v: unknown, where: string, sources: boolean): string[] {
       'must be a relative path inside the repository (no "..", "." or empty segments, forward slashes)');
     need(segments.slice(0, -1).every((x) => !x.includes('*')) && (sources || !p.includes('*')), `${where}[${i}]`,
       sources ? '"*" is allowed in the last path segment only' : 'must not contain "*"');
-    need(!sources || p.endsWith('.c'), `${where}[${i}]`, 'must name .c files');
+    need(sourcesOf !== 'c' || p.endsWith('.c'), `${where}[${i}]`, 'must name .c files');
+    need(sourcesOf !== 'c++' || p.endsWith('.c') || p.endsWith('.cpp'), `${where}[${i}]`, 'must name .c or .cpp files');
     return p;
   });
 }
@@ -329,16 +360,24 @@ function aptPackages(major: string): string {
 
 export interface CToolchain {
   readonly clang: string;
+  /** The C++ driver (the same clang's clang++); checked only when a C++ plugin is built. */
+  readonly clangxx: string;
   /** First line of `clang --version`, e.g. "Debian clang version 14.0.6". */
   readonly version: string;
+}
+
+/** The Debian packages of libc++ and libc++abi for wasm32, which C++ plugins link against. */
+function aptCxxPackages(major: string): string {
+  return `libc++-${major}-dev-wasm32 libc++abi-${major}-dev-wasm32`;
 }
 
 /**
  * Finds clang (`$X0T_CLANG`, else `clang` on PATH) and checks that it can build wasm32-wasi reactors: wasm-ld (lld),
  * wasi-libc and the wasm32 compiler-rt builtins. Throws BuildFailedError naming the Debian packages to install.
  */
-export async function findCToolchain(root: string): Promise<CToolchain> {
+export async function findCToolchain(root: string, cxx = false): Promise<CToolchain> {
   const clang = process.env['X0T_CLANG'] ?? 'clang';
+  const clangxx = process.env['X0T_CLANGXX'] ?? 'clang++';
   const v = await run(clang, ['--version'], root);
   if (v.code !== 0) {
     throw new BuildError(`C plugins need clang for wasm32-wasi, and "${clang} --version" failed (${v.output.trim() || `exit ${v.code}`}). ` +
@@ -361,7 +400,18 @@ export async function findCToolchain(root: string): Promise<CToolchain> {
     throw new BuildError(`C plugins need clang for wasm32-wasi; ${version} lacks ${missing.join(', ')}. ` +
       `On Debian/Ubuntu: apt-get install ${aptPackages(major)}`);
   }
-  return { clang, version };
+  if (cxx) {
+    const vxx = await run(clangxx, ['--version'], root);
+    const askxx = async (args: string[]): Promise<string> => (await run(clangxx, ['--target=wasm32-wasi', ...args], root)).output.trim();
+    const libcxx = vxx.code === 0 ? await askxx(['-print-file-name=libc++.a']) : '';
+    const libcxxabi = vxx.code === 0 ? await askxx(['-print-file-name=libc++abi.a']) : '';
+    if (vxx.code !== 0 || vxx.output.split('\n')[0]!.trim() !== version || !libcxx.startsWith('/') || !existsSync(libcxx) ||
+      !libcxxabi.startsWith('/') || !existsSync(libcxxabi)) {
+      throw new BuildError(`C++ plugins need ${clangxx} (the same version as ${clang}: ${version}) with libc++ and libc++abi ` +
+        `for wasm32. On Debian/Ubuntu: apt-get install ${aptPackages(major)} ${aptCxxPackages(major)}`);
+    }
+  }
+  return { clang, clangxx, version };
 }
 
 /** Expands one `sources` entry (a file, or `*` in its last segment) to sorted repository-relative paths. */
@@ -381,27 +431,39 @@ function expandSource(root: string, pattern: string, where: string): string[] {
   return found.map((f) => (dir === '' ? f : `${dir}/${f}`));
 }
 
-/** The repository-relative sources of a C plugin: its own *.c, the SDK's, then build.sources (each once). */
+/** Whether a source is compiled as C++. */
+function isCxxSource(source: string): boolean {
+  return source.endsWith('.cpp');
+}
+
+/** The repository-relative sources of a C (C++) plugin: its own *.c (and *.cpp), the SDK's, then build.sources. */
 export function cSources(root: string, job: Job, build: CBuild): string[] {
   const folder = `${job.set.src}/${job.dir}`;
   const where = `${folder}/plugin.json`;
-  const own = readdirSync(join(root, folder)).filter((f) => f.endsWith('.c')).sort().map((f) => `${folder}/${f}`);
+  const own = readdirSync(join(root, folder)).filter((f) => f.endsWith('.c') || (build.language === 'c++' && isCxxSource(f)))
+    .sort().map((f) => `${folder}/${f}`);
   const sources: string[] = [];
   for (const src of [...own, ...C_SDK_SOURCES, ...build.sources.flatMap((p) => expandSource(root, p, `${where} build.sources`))]) {
     if (!sources.includes(src)) sources.push(src);
   }
-  for (const inc of build.include) {
+  for (const inc of [...build.include, ...(build.systemInclude ?? [])]) {
     need(existsSync(join(root, inc)) && statSync(join(root, inc)).isDirectory(), `${where} build.include`, `${inc} is not a folder`);
+  }
+  for (const h of build.forceInclude ?? []) {
+    need(existsSync(join(root, h)) && statSync(join(root, h)).isFile(), `${where} build.forceInclude`, `${h} is not a file`);
   }
   return sources;
 }
 
-/** clang arguments compiling one source of a C plugin to an object (run from the repository root). */
+/** clang (clang++ for .cpp) arguments compiling one source of a C/C++ plugin to an object (run from the repository root). */
 export function compileArgs(root: string, job: Job, build: CBuild, source: string, objectFile: string): string[] {
+  const cxx = isCxxSource(source);
   return [
-    '--target=wasm32-wasi', '-std=c11', '-g0', `-ffile-prefix-map=${root}=.`, '-Wall', '-Wextra', '-Werror',
-    ...build.cflags,
+    '--target=wasm32-wasi', cxx ? '-std=c++17' : '-std=c11', '-g0', `-ffile-prefix-map=${root}=.`, '-Wall', '-Wextra', '-Werror',
+    ...build.cflags, ...(cxx ? build.cxxflags ?? [] : []),
     `-I${job.set.src}/${job.dir}`, `-I${C_SDK_DIR}`, ...build.include.map((d) => `-I${d}`),
+    ...(build.systemInclude ?? []).flatMap((d) => ['-isystem', d]),
+    ...(cxx ? (build.forceInclude ?? []).flatMap((h) => ['-include', h]) : []),
     '-c', source, '-o', objectFile,
   ];
 }
@@ -434,11 +496,13 @@ async function buildC(root: string, job: Job, build: CBuild, toolchain: CToolcha
     let failed: { code: number; output: string } | null = null;
     await pool(sources.map((src, i) => ({ src, obj: objects[i]! })), availableParallelism(), async ({ src, obj }) => {
       if (failed !== null) return;
-      const r = await run(toolchain.clang, compileArgs(root, job, build, src, join(objDir, obj)), root);
+      const r = await run(isCxxSource(src) ? toolchain.clangxx : toolchain.clang, compileArgs(root, job, build, src, join(objDir, obj)), root);
       if (r.code !== 0) failed = { code: r.code, output: `${src}:\n${r.output}` };
     });
     if (failed !== null) return failed;
-    return await run(toolchain.clang, linkArgs(build, objects, resolve(root, outFile)), objDir);
+    // clang++ links libc++ and libc++abi for wasm32; C plugins link with clang as before.
+    const driver = build.language === 'c++' ? toolchain.clangxx : toolchain.clang;
+    return await run(driver, linkArgs(build, objects, resolve(root, outFile)), objDir);
   } finally {
     rmSync(objDir, { recursive: true, force: true });
   }
@@ -489,7 +553,8 @@ export function discover(root: string, only: readonly string[]): Job[] {
       need(hasJson, where, 'missing');
       const source = parsePluginSource(JSON.parse(readFileSync(join(abs, 'plugin.json'), 'utf8')) as unknown, where, dir, capabilities);
       if (source.build.language === 'assemblyscript') need(hasIndex, `${set.src}/${dir}/index.ts`, 'missing (an AssemblyScript plugin\'s entry file)');
-      else need(readdirSync(abs).some((f) => f.endsWith('.c')) || source.build.sources.length > 0, where, 'a C plugin needs .c sources');
+      else if (source.build.language === 'c') need(readdirSync(abs).some((f) => f.endsWith('.c')) || source.build.sources.length > 0, where, 'a C plugin needs .c sources');
+      else need(readdirSync(abs).some((f) => f.endsWith('.c') || isCxxSource(f)) || source.build.sources.length > 0, where, 'a C++ plugin needs .cpp or .c sources');
       const key = `${set.out}/${dir}`;
       need(!seen.has(key), where, 'duplicate plugin');
       seen.add(key);
@@ -505,7 +570,8 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
   const jobs = discover(root, opts.only);
   const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
   if (jobs.some((j) => j.source.build.language === 'assemblyscript')) need(existsSync(asc), asc, 'assemblyscript is not installed (npm ci)');
-  const toolchain = jobs.some((j) => j.source.build.language === 'c') ? await findCToolchain(root) : null;
+  const native = jobs.filter((j) => j.source.build.language !== 'assemblyscript');
+  const toolchain = native.length > 0 ? await findCToolchain(root, native.some((j) => j.source.build.language === 'c++')) : null;
   const tmp = check ? mkdtempSync(join(tmpdir(), 'x0t-build-')) : null;
   const built: { name: string; wasm: string; sha256: string; bytes: number }[] = [];
   const differences: string[] = [];
@@ -517,7 +583,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
       if (tmp === null) mkdirSync(join(root, job.set.out), { recursive: true });
       const b = job.source.build;
       let r: { code: number; output: string };
-      if (b.language === 'c') {
+      if (b.language !== 'assemblyscript') {
         try {
           r = await buildC(root, job, b, toolchain!, outFile);
         } catch (e) {
@@ -528,7 +594,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         r = await run(process.execPath, [asc, ...ascArgs(job, b, outFile)], root);
       }
       if (r.code !== 0) {
-        const tool = b.language === 'c' ? `clang (${toolchain!.version})` : 'asc';
+        const tool = b.language !== 'assemblyscript' ? `clang (${toolchain!.version})` : 'asc';
         failures.push(`${job.set.src}/${job.dir}: ${tool} failed (exit ${r.code})\n${r.output.trim()}`);
         return;
       }
@@ -543,7 +609,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         failures.push(`${job.set.src}/${job.dir}: imports not permitted by its manifest: ${forbidden.join(', ')}`);
         return;
       }
-      if (b.language === 'c') {
+      if (b.language !== 'assemblyscript') {
         // Exactly the ABI's exports: a missing function is a broken plugin, anything more is exposed internals.
         const required = requiredExports(root, job.source.capability);
         const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
@@ -568,7 +634,7 @@ export async function build(opts: BuildOptions): Promise<BuildReport> {
         }
       } else {
         const committed = join(root, job.outFile);
-        const by = b.language === 'c' ? ` (built with ${toolchain!.version})` : '';
+        const by = b.language !== 'assemblyscript' ? ` (built with ${toolchain!.version})` : '';
         if (!existsSync(committed) || !readFileSync(committed).equals(bytes)) differences.push(`${job.outFile} differs from a fresh build${by}`);
         if (existing !== text) differences.push(`${manifestRel} is not what the build writes`);
       }

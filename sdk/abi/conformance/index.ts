@@ -4,10 +4,12 @@
 import type { CapabilityName } from '../generated/contract.js';
 import { SelfTestFailedError } from '../errors.js';
 import { aggregatorKit } from './aggregator-kit.js';
+import { embedderKit } from './embedder-kit.js';
 import { kemKit } from './kem-kit.js';
 import { selftestKit } from './selftest-kit.js';
 import { signerKit } from './signer-kit.js';
 import { trainerKit } from './trainer-kit.js';
+import { vectorIndexKit } from './vector-index-kit.js';
 import type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
 
 export type { ConformanceCase, ConformanceReport, PluginCall } from './kit-types.js';
@@ -18,6 +20,8 @@ export const KITS: Readonly<Record<CapabilityName, readonly ConformanceCase[]>> 
   kem: kemKit,
   signer: signerKit,
   trainer: trainerKit,
+  'vector-index': vectorIndexKit,
+  embedder: embedderKit,
 };
 
 /** Runs every case; resolves with the report, or rejects with SelfTestFailedError naming the first failed case. */

@@ -2,7 +2,7 @@
 // One typed client per capability: encodes the input frame, calls the plugin function through
 // `call` (whatever transport the host uses: fast path, Extism, a worker), decodes the output.
 
-import { type AggregateRequest, type DecapsRequest, decodeEncapsulation, decodeEvaluateResult, decodeF32Vector, decodeF64Vector, decodeKemInfo, decodeKeyPair, decodeSignerInfo, decodeTrainerInfo, decodeTrainResult, type EncapsRequest, type Encapsulation, encodeAggregateRequest, encodeDecapsRequest, encodeEncapsRequest, encodeEvaluateRequest, encodeF32Vector, encodeSignRequest, encodeTrainerInit, encodeTrainRequest, encodeVerifyRequest, type EvaluateRequest, type EvaluateResult, type F32Vector, type F64Vector, type KemInfo, type KeyPair, type SignerInfo, type SignRequest, type TrainerInfo, type TrainerInit, type TrainRequest, type TrainResult, type VerifyRequest } from './contract.js';
+import { type AggregateRequest, type DecapsRequest, decodeEmbedderInfo, decodeEmbeddingBatch, decodeEncapsulation, decodeEvaluateResult, decodeF32Vector, decodeF64Vector, decodeIndexChunk, decodeIndexInfo, decodeKemInfo, decodeKeyPair, decodeSearchResult, decodeSignerInfo, decodeTrainerInfo, decodeTrainResult, type EmbedderInfo, type EmbeddingBatch, type EncapsRequest, type Encapsulation, encodeAggregateRequest, encodeDecapsRequest, encodeEncapsRequest, encodeEvaluateRequest, encodeF32Vector, encodeIndexAdd, encodeIndexChunk, encodeIndexConfig, encodeLabelList, encodeSaveRequest, encodeSearchRequest, encodeSignRequest, encodeTextBatch, encodeTrainerInit, encodeTrainRequest, encodeVerifyRequest, type EvaluateRequest, type EvaluateResult, type F32Vector, type F64Vector, type IndexAdd, type IndexChunk, type IndexConfig, type IndexInfo, type KemInfo, type KeyPair, type LabelList, type SaveRequest, type SearchRequest, type SearchResult, type SignerInfo, type SignRequest, type TextBatch, type TrainerInfo, type TrainerInit, type TrainRequest, type TrainResult, type VerifyRequest } from './contract.js';
 
 /** Calls plugin function `fn` (its Extism name, e.g. 'aggregate') with `input` and resolves to its output bytes. */
 export type CallFn = (fn: string, input: Uint8Array) => Promise<Uint8Array>;
@@ -142,6 +142,69 @@ export class TrainerClient {
   }
 }
 
+/** An approximate nearest-neighbour index over fixed-dimension f32 vectors with u32 labels (e.g. HNSW). The index lives in the plugin's memory: the host keeps the source vectors and rebuilds or reloads the index after a restart or swap. Wrong dimensions, non-finite numbers, k = 0 and operations before index_init are refused with badInput; growth past the plugin's memory limit fails with internal, leaving the index as it was. */
+export class VectorIndexClient {
+  readonly #call: CallFn;
+
+  constructor(call: CallFn) {
+    this.#call = call;
+  }
+
+  /** The index's parameters and counts (input ignored; dim = 0 before index_init). */
+  async indexInfo(input: Uint8Array): Promise<IndexInfo> {
+    return decodeIndexInfo(await this.#call('index_info', input));
+  }
+
+  /** Discards any current index and starts an empty one. */
+  async indexInit(indexConfig: IndexConfig): Promise<IndexInfo> {
+    return decodeIndexInfo(await this.#call('index_init', encodeIndexConfig(indexConfig)));
+  }
+
+  /** Inserts (or replaces) labelled vectors. */
+  async indexAdd(indexAdd: IndexAdd): Promise<IndexInfo> {
+    return decodeIndexInfo(await this.#call('index_add', encodeIndexAdd(indexAdd)));
+  }
+
+  /** Removes labels from search results (labels not present are ignored); their space is reused by later inserts. */
+  async indexRemove(labelList: LabelList): Promise<IndexInfo> {
+    return decodeIndexInfo(await this.#call('index_remove', encodeLabelList(labelList)));
+  }
+
+  /** The k nearest live labels of each query that pass the filter. */
+  async indexSearch(searchRequest: SearchRequest): Promise<SearchResult> {
+    return decodeSearchResult(await this.#call('index_search', encodeSearchRequest(searchRequest)));
+  }
+
+  /** A piece of the serialised index (a plugin-defined format that index_load of the same plugin reads back). */
+  async indexSave(saveRequest: SaveRequest): Promise<IndexChunk> {
+    return decodeIndexChunk(await this.#call('index_save', encodeSaveRequest(saveRequest)));
+  }
+
+  /** Receives the serialised index piece by piece, in order; the piece that completes it replaces the current index (a malformed image is refused with badInput and the current index is kept). */
+  async indexLoad(indexChunk: IndexChunk): Promise<IndexInfo> {
+    return decodeIndexInfo(await this.#call('index_load', encodeIndexChunk(indexChunk)));
+  }
+}
+
+/** Turns texts into fixed-dimension f32 vectors for similarity search. Deterministic: the same texts (and weights) give the same bytes. Invalid UTF-8 is replaced, never refused; malformed frames and weight vectors of the wrong length are refused with badInput. */
+export class EmbedderClient {
+  readonly #call: CallFn;
+
+  constructor(call: CallFn) {
+    this.#call = call;
+  }
+
+  /** The embedder's dimension, input limit and normalisation (input ignored). */
+  async embedderInfo(input: Uint8Array): Promise<EmbedderInfo> {
+    return decodeEmbedderInfo(await this.#call('embedder_info', input));
+  }
+
+  /** One vector per text. */
+  async embed(textBatch: TextBatch): Promise<EmbeddingBatch> {
+    return decodeEmbeddingBatch(await this.#call('embed', encodeTextBatch(textBatch)));
+  }
+}
+
 /** Capability name → its client class. */
 export const CLIENTS = {
   'selftest': SelftestClient,
@@ -149,4 +212,6 @@ export const CLIENTS = {
   'kem': KemClient,
   'signer': SignerClient,
   'trainer': TrainerClient,
+  'vector-index': VectorIndexClient,
+  'embedder': EmbedderClient,
 } as const;

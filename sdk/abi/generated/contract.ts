@@ -20,9 +20,9 @@ export type StatusCode = (typeof STATUS)[StatusName];
 export const FAST_PATH_CORE_EXPORTS = ['x0t_abi_version', 'x0t_input', 'x0t_output_ptr', 'x0t_output_len'] as const;
 export const FAST_PATH_CALL_PREFIX = 'x0t_call_';
 /** Every `x0t_call_<fn>` export some capability defines, sorted. */
-export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_decaps', 'x0t_call_echo', 'x0t_call_encaps', 'x0t_call_evaluate', 'x0t_call_init_adapters', 'x0t_call_init_params', 'x0t_call_kem_info', 'x0t_call_keygen', 'x0t_call_keygen_from_seed', 'x0t_call_sign', 'x0t_call_signer_info', 'x0t_call_sum', 'x0t_call_train', 'x0t_call_trainer_info', 'x0t_call_verify'] as const;
+export const FAST_PATH_CALL_EXPORTS = ['x0t_call_aggregate', 'x0t_call_decaps', 'x0t_call_echo', 'x0t_call_embed', 'x0t_call_embedder_info', 'x0t_call_encaps', 'x0t_call_evaluate', 'x0t_call_index_add', 'x0t_call_index_info', 'x0t_call_index_init', 'x0t_call_index_load', 'x0t_call_index_remove', 'x0t_call_index_save', 'x0t_call_index_search', 'x0t_call_init_adapters', 'x0t_call_init_params', 'x0t_call_kem_info', 'x0t_call_keygen', 'x0t_call_keygen_from_seed', 'x0t_call_sign', 'x0t_call_signer_info', 'x0t_call_sum', 'x0t_call_train', 'x0t_call_trainer_info', 'x0t_call_verify'] as const;
 /** Every Extism export (`<fn>`) some capability defines, sorted. */
-export const EXTISM_EXPORTS = ['aggregate', 'decaps', 'echo', 'encaps', 'evaluate', 'init_adapters', 'init_params', 'kem_info', 'keygen', 'keygen_from_seed', 'sign', 'signer_info', 'sum', 'train', 'trainer_info', 'verify'] as const;
+export const EXTISM_EXPORTS = ['aggregate', 'decaps', 'echo', 'embed', 'embedder_info', 'encaps', 'evaluate', 'index_add', 'index_info', 'index_init', 'index_load', 'index_remove', 'index_save', 'index_search', 'init_adapters', 'init_params', 'kem_info', 'keygen', 'keygen_from_seed', 'sign', 'signer_info', 'sum', 'train', 'trainer_info', 'verify'] as const;
 
 /** The fast-path export of function `fn`. */
 export function fastPathExport(fn: string): string {
@@ -30,7 +30,7 @@ export function fastPathExport(fn: string): string {
 }
 
 /** Frame names, and 'bytes' for raw byte input/output. */
-export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest' | 'KemInfo' | 'SignerInfo' | 'KeyPair' | 'EncapsRequest' | 'Encapsulation' | 'DecapsRequest' | 'SignRequest' | 'TrainerInfo' | 'TrainerInit' | 'TrainRequest' | 'TrainResult' | 'EvaluateRequest' | 'EvaluateResult' | 'VerifyRequest';
+export type FrameName = 'F32Vector' | 'F64Vector' | 'AggregateRequest' | 'KemInfo' | 'SignerInfo' | 'KeyPair' | 'EncapsRequest' | 'Encapsulation' | 'DecapsRequest' | 'SignRequest' | 'TrainerInfo' | 'TrainerInit' | 'TrainRequest' | 'TrainResult' | 'EvaluateRequest' | 'EvaluateResult' | 'VerifyRequest' | 'IndexConfig' | 'IndexInfo' | 'IndexAdd' | 'LabelList' | 'SearchRequest' | 'SearchResult' | 'IndexChunk' | 'SaveRequest' | 'EmbedderInfo' | 'TextBatch' | 'EmbeddingBatch';
 export type PayloadName = FrameName | 'bytes';
 
 /** Each capability's functions: input/output frame (or 'bytes'), fast-path export, docs. */
@@ -83,10 +83,31 @@ export const CAPABILITIES = {
       evaluate: { input: 'EvaluateRequest', output: 'EvaluateResult', fastPath: 'x0t_call_evaluate', doc: "Per-sample losses and predictions." },
     },
   },
+  'vector-index': {
+    doc: "An approximate nearest-neighbour index over fixed-dimension f32 vectors with u32 labels (e.g. HNSW). The index lives in the plugin's memory: the host keeps the source vectors and rebuilds or reloads the index after a restart or swap. Wrong dimensions, non-finite numbers, k = 0 and operations before index_init are refused with badInput; growth past the plugin's memory limit fails with internal, leaving the index as it was.",
+    functionNames: ['index_info', 'index_init', 'index_add', 'index_remove', 'index_search', 'index_save', 'index_load'],
+    functions: {
+      index_info: { input: 'bytes', output: 'IndexInfo', fastPath: 'x0t_call_index_info', doc: "The index's parameters and counts (input ignored; dim = 0 before index_init)." },
+      index_init: { input: 'IndexConfig', output: 'IndexInfo', fastPath: 'x0t_call_index_init', doc: "Discards any current index and starts an empty one." },
+      index_add: { input: 'IndexAdd', output: 'IndexInfo', fastPath: 'x0t_call_index_add', doc: "Inserts (or replaces) labelled vectors." },
+      index_remove: { input: 'LabelList', output: 'IndexInfo', fastPath: 'x0t_call_index_remove', doc: "Removes labels from search results (labels not present are ignored); their space is reused by later inserts." },
+      index_search: { input: 'SearchRequest', output: 'SearchResult', fastPath: 'x0t_call_index_search', doc: "The k nearest live labels of each query that pass the filter." },
+      index_save: { input: 'SaveRequest', output: 'IndexChunk', fastPath: 'x0t_call_index_save', doc: "A piece of the serialised index (a plugin-defined format that index_load of the same plugin reads back)." },
+      index_load: { input: 'IndexChunk', output: 'IndexInfo', fastPath: 'x0t_call_index_load', doc: "Receives the serialised index piece by piece, in order; the piece that completes it replaces the current index (a malformed image is refused with badInput and the current index is kept)." },
+    },
+  },
+  'embedder': {
+    doc: "Turns texts into fixed-dimension f32 vectors for similarity search. Deterministic: the same texts (and weights) give the same bytes. Invalid UTF-8 is replaced, never refused; malformed frames and weight vectors of the wrong length are refused with badInput.",
+    functionNames: ['embedder_info', 'embed'],
+    functions: {
+      embedder_info: { input: 'bytes', output: 'EmbedderInfo', fastPath: 'x0t_call_embedder_info', doc: "The embedder's dimension, input limit and normalisation (input ignored)." },
+      embed: { input: 'TextBatch', output: 'EmbeddingBatch', fastPath: 'x0t_call_embed', doc: "One vector per text." },
+    },
+  },
 } as const;
 export type CapabilityName = keyof typeof CAPABILITIES;
 export type CapabilityFunctionName<C extends CapabilityName> = keyof (typeof CAPABILITIES)[C]['functions'] & string;
-export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator', 'kem', 'signer', 'trainer'];
+export const CAPABILITY_NAMES: readonly CapabilityName[] = ['selftest', 'aggregator', 'kem', 'signer', 'trainer', 'vector-index', 'embedder'];
 
 export function isCapabilityName(s: string): s is CapabilityName {
   return Object.hasOwn(CAPABILITIES, s);
@@ -111,6 +132,17 @@ export const FRAME_MAGIC = {
   EvaluateRequest: 0x51564554, // "TEVQ"
   EvaluateResult: 0x52564554, // "TEVR"
   VerifyRequest: 0x59465256, // "VRFY"
+  IndexConfig: 0x31434e48, // "HNC1"
+  IndexInfo: 0x31494e48, // "HNI1"
+  IndexAdd: 0x31414e48, // "HNA1"
+  LabelList: 0x314c424c, // "LBL1"
+  SearchRequest: 0x31514e48, // "HNQ1"
+  SearchResult: 0x31524e48, // "HNR1"
+  IndexChunk: 0x314b4e48, // "HNK1"
+  SaveRequest: 0x31574e48, // "HNW1"
+  EmbedderInfo: 0x49424d45, // "EMBI"
+  TextBatch: 0x31425854, // "TXB1"
+  EmbeddingBatch: 0x42424d45, // "EMBB"
 } as const;
 
 /** Frame layouts as data (for generic tooling and tests). */
@@ -132,6 +164,17 @@ export const FRAMES = {
   EvaluateRequest: { magic: "TEVQ", headerBytes: 40, header: ['inputs', 'hidden', 'classes', 'rank', 'samples', 'hyperLen', 'paramsLen', 'adaptersLen'], sections: [{ name: 'hyper', type: 'f32', length: ['hyperLen'] }, { name: 'params', type: 'f32', length: ['paramsLen'] }, { name: 'adapters', type: 'f32', length: ['adaptersLen'] }, { name: 'x', type: 'f32', length: ['samples', 'inputs'] }, { name: 'y', type: 'u32', length: ['samples'] }], doc: "Evaluate the MLP on samples x, y. hyper = [alpha] (hyperLen = 1). adaptersLen is 0 (base model) or the adapter count (effective weights W + (alpha/rank)·B·A)." },
   EvaluateResult: { magic: "TEVR", headerBytes: 16, header: ['count', 'correct'], sections: [{ name: 'losses', type: 'f32', length: ['count'] }, { name: 'predicted', type: 'u32', length: ['count'] }], doc: "Per-sample cross-entropy loss and predicted class (argmax, lowest index on ties), and how many predictions equal the label." },
   VerifyRequest: { magic: "VRFY", headerBytes: 24, header: ['publicKeyLen', 'contextLen', 'messageLen', 'signatureLen'], sections: [{ name: 'publicKey', type: 'u8', length: ['publicKeyLen'] }, { name: 'context', type: 'u8', length: ['contextLen'] }, { name: 'message', type: 'u8', length: ['messageLen'] }, { name: 'signature', type: 'u8', length: ['signatureLen'] }], doc: "Check `signature` on `message` under `context` against `publicKey`." },
+  IndexConfig: { magic: "HNC1", headerBytes: 32, header: ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'capacity', 'seed'], sections: [], doc: "Parameters of a new, empty vector index: vector dimension, metric (0 = squared L2, 1 = inner product, 2 = cosine: vectors and queries are L2-normalised by the plugin), HNSW graph degree M, ef at construction, default ef at search, initial capacity (grown on demand up to the plugin's limit) and the seed of its level generator." },
+  IndexInfo: { magic: "HNI1", headerBytes: 40, header: ['dim', 'metric', 'm', 'efConstruction', 'efSearch', 'capacity', 'count', 'deleted', 'memoryBytes'], sections: [], doc: "A vector index's parameters and state: live and deleted element counts, current capacity and bytes of linear memory in use." },
+  IndexAdd: { magic: "HNA1", headerBytes: 16, header: ['count', 'dim'], sections: [{ name: 'labels', type: 'u32', length: ['count'] }, { name: 'vectors', type: 'f32', length: ['count', 'dim'] }], doc: "Vectors to insert under caller-chosen u32 labels; a label already present is replaced (its old vector is removed)." },
+  LabelList: { magic: "LBL1", headerBytes: 8, header: ['count'], sections: [{ name: 'labels', type: 'u32', length: ['count'] }], doc: "A list of u32 labels." },
+  SearchRequest: { magic: "HNQ1", headerBytes: 24, header: ['queries', 'dim', 'k', 'ef', 'filterBytes'], sections: [{ name: 'vectors', type: 'f32', length: ['queries', 'dim'] }, { name: 'filter', type: 'u8', length: ['filterBytes'] }], doc: "`queries` query vectors (row-major in `vectors`), `k` nearest each, beam width `ef` (0 = the index's efSearch; raised to k when smaller), and an optional filter: a bitset over labels (bit `l % 8` of byte `l / 8` set = label l may be returned; labels past its end are excluded), empty = no filter." },
+  SearchResult: { magic: "HNR1", headerBytes: 16, header: ['queries', 'k'], sections: [{ name: 'labels', type: 'u32', length: ['queries', 'k'] }, { name: 'distances', type: 'f32', length: ['queries', 'k'] }], doc: "For each query its up to k nearest labels, nearest first, and their distances (squared L2; 1 − dot for inner product and cosine); rows with fewer hits are padded with label 0xFFFFFFFF and distance +Inf." },
+  IndexChunk: { magic: "HNK1", headerBytes: 16, header: ['totalBytes', 'offset', 'len'], sections: [{ name: 'data', type: 'u8', length: ['len'] }], doc: "One piece of an index's serialised form: `totalBytes` bytes in all, this piece starting at `offset`." },
+  SaveRequest: { magic: "HNW1", headerBytes: 16, header: ['offset', 'maxBytes'], sections: [], doc: "Asks for up to `maxBytes` bytes of the serialised index from `offset`; offset 0 takes a fresh snapshot, later offsets read that snapshot." },
+  EmbedderInfo: { magic: "EMBI", headerBytes: 16, header: ['dim', 'maxInputUnits', 'normalized'], sections: [], doc: "An embedder's output dimension, the longest input it reads (in its own units, e.g. tokens; longer texts are truncated), and whether its vectors are L2-normalised (1) or not (0)." },
+  TextBatch: { magic: "TXB1", headerBytes: 16, header: ['count', 'bytesLen', 'weightsLen'], sections: [{ name: 'ends', type: 'u32', length: ['count'] }, { name: 'utf8', type: 'u8', length: ['bytesLen'] }, { name: 'weights', type: 'f32', length: ['weightsLen'] }], doc: "`count` UTF-8 texts packed end to end: text i is utf8[ends[i-1] .. ends[i]) (ends[-1] = 0; ends non-decreasing, the last = bytesLen). An optional per-dimension weight vector (e.g. the IDF weights of a lexical embedder) may follow; empty = none." },
+  EmbeddingBatch: { magic: "EMBB", headerBytes: 16, header: ['count', 'dim'], sections: [{ name: 'vectors', type: 'f32', length: ['count', 'dim'] }], doc: "`count` embeddings of `dim` floats, row-major, in the order of the texts." },
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -1689,6 +1732,810 @@ export function decodeVerifyRequest<B extends ArrayBufferLike>(bytes: Uint8Array
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// IndexConfig
+
+/**
+ * Parameters of a new, empty vector index: vector dimension, metric (0 = squared L2, 1 = inner product, 2 = cosine: vectors and queries are L2-normalised by the plugin), HNSW graph degree M, ef at construction, default ef at search, initial capacity (grown on demand up to the plugin's limit) and the seed of its level generator.
+ *
+ * Frame "HNC1" (0x31434e48): u32 magic | u32 dim | u32 metric | u32 m | u32 efConstruction | u32 efSearch | u32 capacity | u32 seed | pad to 32.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface IndexConfig<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  dim: number;
+  /** Header field (u32). */
+  metric: number;
+  /** Header field (u32). */
+  m: number;
+  /** Header field (u32). */
+  efConstruction: number;
+  /** Header field (u32). */
+  efSearch: number;
+  /** Header field (u32). */
+  capacity: number;
+  /** Header field (u32). */
+  seed: number;
+}
+
+/** Byte length of one IndexConfig frame with these header fields. */
+export function byteLengthIndexConfig(dim: number, metric: number, m: number, efConstruction: number, efSearch: number, capacity: number, seed: number): number {
+  return 32;
+}
+
+/** Encodes one IndexConfig frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeIndexConfig(v: IndexConfig): Uint8Array<ArrayBuffer> {
+  checkObject('IndexConfig', v);
+  const dim = headerU32('IndexConfig', 'dim', v.dim);
+  const metric = headerU32('IndexConfig', 'metric', v.metric);
+  const m = headerU32('IndexConfig', 'm', v.m);
+  const efConstruction = headerU32('IndexConfig', 'efConstruction', v.efConstruction);
+  const efSearch = headerU32('IndexConfig', 'efSearch', v.efSearch);
+  const capacity = headerU32('IndexConfig', 'capacity', v.capacity);
+  const seed = headerU32('IndexConfig', 'seed', v.seed);
+  const total = 32;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31434e48, true);
+  dv.setUint32(4, dim, true);
+  dv.setUint32(8, metric, true);
+  dv.setUint32(12, m, true);
+  dv.setUint32(16, efConstruction, true);
+  dv.setUint32(20, efSearch, true);
+  dv.setUint32(24, capacity, true);
+  dv.setUint32(28, seed, true);
+  return out;
+}
+
+/**
+ * Decodes one IndexConfig frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeIndexConfig<B extends ArrayBufferLike>(bytes: Uint8Array<B>): IndexConfig<B | ArrayBuffer> {
+  const dv = frameView('IndexConfig', bytes, 32, 0x31434e48, "HNC1");
+  const dim = dv.getUint32(4, true);
+  const metric = dv.getUint32(8, true);
+  const m = dv.getUint32(12, true);
+  const efConstruction = dv.getUint32(16, true);
+  const efSearch = dv.getUint32(20, true);
+  const capacity = dv.getUint32(24, true);
+  const seed = dv.getUint32(28, true);
+  let at = 32;
+  checkTotal('IndexConfig', bytes, at, `dim=${dim}, metric=${metric}, m=${m}, efConstruction=${efConstruction}, efSearch=${efSearch}, capacity=${capacity}, seed=${seed}`);
+  return {
+    dim,
+    metric,
+    m,
+    efConstruction,
+    efSearch,
+    capacity,
+    seed,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// IndexInfo
+
+/**
+ * A vector index's parameters and state: live and deleted element counts, current capacity and bytes of linear memory in use.
+ *
+ * Frame "HNI1" (0x31494e48): u32 magic | u32 dim | u32 metric | u32 m | u32 efConstruction | u32 efSearch | u32 capacity | u32 count | u32 deleted | u32 memoryBytes | pad to 40.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface IndexInfo<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  dim: number;
+  /** Header field (u32). */
+  metric: number;
+  /** Header field (u32). */
+  m: number;
+  /** Header field (u32). */
+  efConstruction: number;
+  /** Header field (u32). */
+  efSearch: number;
+  /** Header field (u32). */
+  capacity: number;
+  /** Header field (u32). */
+  count: number;
+  /** Header field (u32). */
+  deleted: number;
+  /** Header field (u32). */
+  memoryBytes: number;
+}
+
+/** Byte length of one IndexInfo frame with these header fields. */
+export function byteLengthIndexInfo(dim: number, metric: number, m: number, efConstruction: number, efSearch: number, capacity: number, count: number, deleted: number, memoryBytes: number): number {
+  return 40;
+}
+
+/** Encodes one IndexInfo frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeIndexInfo(v: IndexInfo): Uint8Array<ArrayBuffer> {
+  checkObject('IndexInfo', v);
+  const dim = headerU32('IndexInfo', 'dim', v.dim);
+  const metric = headerU32('IndexInfo', 'metric', v.metric);
+  const m = headerU32('IndexInfo', 'm', v.m);
+  const efConstruction = headerU32('IndexInfo', 'efConstruction', v.efConstruction);
+  const efSearch = headerU32('IndexInfo', 'efSearch', v.efSearch);
+  const capacity = headerU32('IndexInfo', 'capacity', v.capacity);
+  const count = headerU32('IndexInfo', 'count', v.count);
+  const deleted = headerU32('IndexInfo', 'deleted', v.deleted);
+  const memoryBytes = headerU32('IndexInfo', 'memoryBytes', v.memoryBytes);
+  const total = 40;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31494e48, true);
+  dv.setUint32(4, dim, true);
+  dv.setUint32(8, metric, true);
+  dv.setUint32(12, m, true);
+  dv.setUint32(16, efConstruction, true);
+  dv.setUint32(20, efSearch, true);
+  dv.setUint32(24, capacity, true);
+  dv.setUint32(28, count, true);
+  dv.setUint32(32, deleted, true);
+  dv.setUint32(36, memoryBytes, true);
+  return out;
+}
+
+/**
+ * Decodes one IndexInfo frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeIndexInfo<B extends ArrayBufferLike>(bytes: Uint8Array<B>): IndexInfo<B | ArrayBuffer> {
+  const dv = frameView('IndexInfo', bytes, 40, 0x31494e48, "HNI1");
+  const dim = dv.getUint32(4, true);
+  const metric = dv.getUint32(8, true);
+  const m = dv.getUint32(12, true);
+  const efConstruction = dv.getUint32(16, true);
+  const efSearch = dv.getUint32(20, true);
+  const capacity = dv.getUint32(24, true);
+  const count = dv.getUint32(28, true);
+  const deleted = dv.getUint32(32, true);
+  const memoryBytes = dv.getUint32(36, true);
+  let at = 40;
+  checkTotal('IndexInfo', bytes, at, `dim=${dim}, metric=${metric}, m=${m}, efConstruction=${efConstruction}, efSearch=${efSearch}, capacity=${capacity}, count=${count}, deleted=${deleted}, memoryBytes=${memoryBytes}`);
+  return {
+    dim,
+    metric,
+    m,
+    efConstruction,
+    efSearch,
+    capacity,
+    count,
+    deleted,
+    memoryBytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// IndexAdd
+
+/**
+ * Vectors to insert under caller-chosen u32 labels; a label already present is replaced (its old vector is removed).
+ *
+ * Frame "HNA1" (0x31414e48): u32 magic | u32 count | u32 dim | pad to 16 | u32 labels[count] padded to 8 | f32 vectors[count × dim] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface IndexAdd<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  count: number;
+  /** Header field (u32). */
+  dim: number;
+  /** u32 × count. */
+  labels: Uint32Array<B>;
+  /** f32 × count × dim. */
+  vectors: Float32Array<B>;
+}
+
+/** Byte length of one IndexAdd frame with these header fields. */
+export function byteLengthIndexAdd(count: number, dim: number): number {
+  return 16 + pad8(count * 4) + pad8(count * dim * 4);
+}
+
+/** Encodes one IndexAdd frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeIndexAdd(v: IndexAdd): Uint8Array<ArrayBuffer> {
+  checkObject('IndexAdd', v);
+  const count = headerU32('IndexAdd', 'count', v.count);
+  const dim = headerU32('IndexAdd', 'dim', v.dim);
+  const labels = sectionOf<Uint32Array>('IndexAdd', 'labels', v.labels, 'Uint32Array', count, 'count');
+  const vectors = sectionOf<Float32Array>('IndexAdd', 'vectors', v.vectors, 'Float32Array', count * dim, 'count × dim');
+  const labelsAt = 16;
+  const vectorsAt = labelsAt + pad8(labels.byteLength);
+  const total = vectorsAt + pad8(vectors.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31414e48, true);
+  dv.setUint32(4, count, true);
+  dv.setUint32(8, dim, true);
+  putSection(out, labelsAt, labels, 'u32');
+  putSection(out, vectorsAt, vectors, 'f32');
+  return out;
+}
+
+/**
+ * Decodes one IndexAdd frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeIndexAdd<B extends ArrayBufferLike>(bytes: Uint8Array<B>): IndexAdd<B | ArrayBuffer> {
+  const dv = frameView('IndexAdd', bytes, 16, 0x31414e48, "HNA1");
+  const count = dv.getUint32(4, true);
+  const dim = dv.getUint32(8, true);
+  let at = 16;
+  const labelsCount = count;
+  const labelsAt = at;
+  at = sectionEnd('IndexAdd', 'labels', bytes, at, labelsCount, 4, 'count');
+  const vectorsCount = count * dim;
+  const vectorsAt = at;
+  at = sectionEnd('IndexAdd', 'vectors', bytes, at, vectorsCount, 4, 'count × dim');
+  checkTotal('IndexAdd', bytes, at, `count=${count}, dim=${dim}`);
+  return {
+    count,
+    dim,
+    labels: readU32(bytes, labelsAt, labelsCount),
+    vectors: readF32(bytes, vectorsAt, vectorsCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// LabelList
+
+/**
+ * A list of u32 labels.
+ *
+ * Frame "LBL1" (0x314c424c): u32 magic | u32 count | pad to 8 | u32 labels[count] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface LabelList<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  count: number;
+  /** u32 × count. */
+  labels: Uint32Array<B>;
+}
+
+/** Byte length of one LabelList frame with these header fields. */
+export function byteLengthLabelList(count: number): number {
+  return 8 + pad8(count * 4);
+}
+
+/** Encodes one LabelList frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeLabelList(v: LabelList): Uint8Array<ArrayBuffer> {
+  checkObject('LabelList', v);
+  const count = headerU32('LabelList', 'count', v.count);
+  const labels = sectionOf<Uint32Array>('LabelList', 'labels', v.labels, 'Uint32Array', count, 'count');
+  const labelsAt = 8;
+  const total = labelsAt + pad8(labels.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x314c424c, true);
+  dv.setUint32(4, count, true);
+  putSection(out, labelsAt, labels, 'u32');
+  return out;
+}
+
+/**
+ * Decodes one LabelList frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeLabelList<B extends ArrayBufferLike>(bytes: Uint8Array<B>): LabelList<B | ArrayBuffer> {
+  const dv = frameView('LabelList', bytes, 8, 0x314c424c, "LBL1");
+  const count = dv.getUint32(4, true);
+  let at = 8;
+  const labelsCount = count;
+  const labelsAt = at;
+  at = sectionEnd('LabelList', 'labels', bytes, at, labelsCount, 4, 'count');
+  checkTotal('LabelList', bytes, at, `count=${count}`);
+  return {
+    count,
+    labels: readU32(bytes, labelsAt, labelsCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SearchRequest
+
+/**
+ * `queries` query vectors (row-major in `vectors`), `k` nearest each, beam width `ef` (0 = the index's efSearch; raised to k when smaller), and an optional filter: a bitset over labels (bit `l % 8` of byte `l / 8` set = label l may be returned; labels past its end are excluded), empty = no filter.
+ *
+ * Frame "HNQ1" (0x31514e48): u32 magic | u32 queries | u32 dim | u32 k | u32 ef | u32 filterBytes | pad to 24 | f32 vectors[queries × dim] padded to 8 | u8 filter[filterBytes] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface SearchRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  queries: number;
+  /** Header field (u32). */
+  dim: number;
+  /** Header field (u32). */
+  k: number;
+  /** Header field (u32). */
+  ef: number;
+  /** Header field (u32). */
+  filterBytes: number;
+  /** f32 × queries × dim. */
+  vectors: Float32Array<B>;
+  /** u8 × filterBytes. */
+  filter: Uint8Array<B>;
+}
+
+/** Byte length of one SearchRequest frame with these header fields. */
+export function byteLengthSearchRequest(queries: number, dim: number, k: number, ef: number, filterBytes: number): number {
+  return 24 + pad8(queries * dim * 4) + pad8(filterBytes * 1);
+}
+
+/** Encodes one SearchRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeSearchRequest(v: SearchRequest): Uint8Array<ArrayBuffer> {
+  checkObject('SearchRequest', v);
+  const queries = headerU32('SearchRequest', 'queries', v.queries);
+  const dim = headerU32('SearchRequest', 'dim', v.dim);
+  const k = headerU32('SearchRequest', 'k', v.k);
+  const ef = headerU32('SearchRequest', 'ef', v.ef);
+  const filterBytes = headerU32('SearchRequest', 'filterBytes', v.filterBytes);
+  const vectors = sectionOf<Float32Array>('SearchRequest', 'vectors', v.vectors, 'Float32Array', queries * dim, 'queries × dim');
+  const filter = sectionOf<Uint8Array>('SearchRequest', 'filter', v.filter, 'Uint8Array', filterBytes, 'filterBytes');
+  const vectorsAt = 24;
+  const filterAt = vectorsAt + pad8(vectors.byteLength);
+  const total = filterAt + pad8(filter.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31514e48, true);
+  dv.setUint32(4, queries, true);
+  dv.setUint32(8, dim, true);
+  dv.setUint32(12, k, true);
+  dv.setUint32(16, ef, true);
+  dv.setUint32(20, filterBytes, true);
+  putSection(out, vectorsAt, vectors, 'f32');
+  putSection(out, filterAt, filter, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one SearchRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeSearchRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): SearchRequest<B | ArrayBuffer> {
+  const dv = frameView('SearchRequest', bytes, 24, 0x31514e48, "HNQ1");
+  const queries = dv.getUint32(4, true);
+  const dim = dv.getUint32(8, true);
+  const k = dv.getUint32(12, true);
+  const ef = dv.getUint32(16, true);
+  const filterBytes = dv.getUint32(20, true);
+  let at = 24;
+  const vectorsCount = queries * dim;
+  const vectorsAt = at;
+  at = sectionEnd('SearchRequest', 'vectors', bytes, at, vectorsCount, 4, 'queries × dim');
+  const filterCount = filterBytes;
+  const filterAt = at;
+  at = sectionEnd('SearchRequest', 'filter', bytes, at, filterCount, 1, 'filterBytes');
+  checkTotal('SearchRequest', bytes, at, `queries=${queries}, dim=${dim}, k=${k}, ef=${ef}, filterBytes=${filterBytes}`);
+  return {
+    queries,
+    dim,
+    k,
+    ef,
+    filterBytes,
+    vectors: readF32(bytes, vectorsAt, vectorsCount),
+    filter: readU8(bytes, filterAt, filterCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SearchResult
+
+/**
+ * For each query its up to k nearest labels, nearest first, and their distances (squared L2; 1 − dot for inner product and cosine); rows with fewer hits are padded with label 0xFFFFFFFF and distance +Inf.
+ *
+ * Frame "HNR1" (0x31524e48): u32 magic | u32 queries | u32 k | pad to 16 | u32 labels[queries × k] padded to 8 | f32 distances[queries × k] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface SearchResult<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  queries: number;
+  /** Header field (u32). */
+  k: number;
+  /** u32 × queries × k. */
+  labels: Uint32Array<B>;
+  /** f32 × queries × k. */
+  distances: Float32Array<B>;
+}
+
+/** Byte length of one SearchResult frame with these header fields. */
+export function byteLengthSearchResult(queries: number, k: number): number {
+  return 16 + pad8(queries * k * 4) + pad8(queries * k * 4);
+}
+
+/** Encodes one SearchResult frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeSearchResult(v: SearchResult): Uint8Array<ArrayBuffer> {
+  checkObject('SearchResult', v);
+  const queries = headerU32('SearchResult', 'queries', v.queries);
+  const k = headerU32('SearchResult', 'k', v.k);
+  const labels = sectionOf<Uint32Array>('SearchResult', 'labels', v.labels, 'Uint32Array', queries * k, 'queries × k');
+  const distances = sectionOf<Float32Array>('SearchResult', 'distances', v.distances, 'Float32Array', queries * k, 'queries × k');
+  const labelsAt = 16;
+  const distancesAt = labelsAt + pad8(labels.byteLength);
+  const total = distancesAt + pad8(distances.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31524e48, true);
+  dv.setUint32(4, queries, true);
+  dv.setUint32(8, k, true);
+  putSection(out, labelsAt, labels, 'u32');
+  putSection(out, distancesAt, distances, 'f32');
+  return out;
+}
+
+/**
+ * Decodes one SearchResult frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeSearchResult<B extends ArrayBufferLike>(bytes: Uint8Array<B>): SearchResult<B | ArrayBuffer> {
+  const dv = frameView('SearchResult', bytes, 16, 0x31524e48, "HNR1");
+  const queries = dv.getUint32(4, true);
+  const k = dv.getUint32(8, true);
+  let at = 16;
+  const labelsCount = queries * k;
+  const labelsAt = at;
+  at = sectionEnd('SearchResult', 'labels', bytes, at, labelsCount, 4, 'queries × k');
+  const distancesCount = queries * k;
+  const distancesAt = at;
+  at = sectionEnd('SearchResult', 'distances', bytes, at, distancesCount, 4, 'queries × k');
+  checkTotal('SearchResult', bytes, at, `queries=${queries}, k=${k}`);
+  return {
+    queries,
+    k,
+    labels: readU32(bytes, labelsAt, labelsCount),
+    distances: readF32(bytes, distancesAt, distancesCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// IndexChunk
+
+/**
+ * One piece of an index's serialised form: `totalBytes` bytes in all, this piece starting at `offset`.
+ *
+ * Frame "HNK1" (0x314b4e48): u32 magic | u32 totalBytes | u32 offset | u32 len | pad to 16 | u8 data[len] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface IndexChunk<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  totalBytes: number;
+  /** Header field (u32). */
+  offset: number;
+  /** Header field (u32). */
+  len: number;
+  /** u8 × len. */
+  data: Uint8Array<B>;
+}
+
+/** Byte length of one IndexChunk frame with these header fields. */
+export function byteLengthIndexChunk(totalBytes: number, offset: number, len: number): number {
+  return 16 + pad8(len * 1);
+}
+
+/** Encodes one IndexChunk frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeIndexChunk(v: IndexChunk): Uint8Array<ArrayBuffer> {
+  checkObject('IndexChunk', v);
+  const totalBytes = headerU32('IndexChunk', 'totalBytes', v.totalBytes);
+  const offset = headerU32('IndexChunk', 'offset', v.offset);
+  const len = headerU32('IndexChunk', 'len', v.len);
+  const data = sectionOf<Uint8Array>('IndexChunk', 'data', v.data, 'Uint8Array', len, 'len');
+  const dataAt = 16;
+  const total = dataAt + pad8(data.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x314b4e48, true);
+  dv.setUint32(4, totalBytes, true);
+  dv.setUint32(8, offset, true);
+  dv.setUint32(12, len, true);
+  putSection(out, dataAt, data, 'u8');
+  return out;
+}
+
+/**
+ * Decodes one IndexChunk frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeIndexChunk<B extends ArrayBufferLike>(bytes: Uint8Array<B>): IndexChunk<B | ArrayBuffer> {
+  const dv = frameView('IndexChunk', bytes, 16, 0x314b4e48, "HNK1");
+  const totalBytes = dv.getUint32(4, true);
+  const offset = dv.getUint32(8, true);
+  const len = dv.getUint32(12, true);
+  let at = 16;
+  const dataCount = len;
+  const dataAt = at;
+  at = sectionEnd('IndexChunk', 'data', bytes, at, dataCount, 1, 'len');
+  checkTotal('IndexChunk', bytes, at, `totalBytes=${totalBytes}, offset=${offset}, len=${len}`);
+  return {
+    totalBytes,
+    offset,
+    len,
+    data: readU8(bytes, dataAt, dataCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SaveRequest
+
+/**
+ * Asks for up to `maxBytes` bytes of the serialised index from `offset`; offset 0 takes a fresh snapshot, later offsets read that snapshot.
+ *
+ * Frame "HNW1" (0x31574e48): u32 magic | u32 offset | u32 maxBytes | pad to 16.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface SaveRequest<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  offset: number;
+  /** Header field (u32). */
+  maxBytes: number;
+}
+
+/** Byte length of one SaveRequest frame with these header fields. */
+export function byteLengthSaveRequest(offset: number, maxBytes: number): number {
+  return 16;
+}
+
+/** Encodes one SaveRequest frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeSaveRequest(v: SaveRequest): Uint8Array<ArrayBuffer> {
+  checkObject('SaveRequest', v);
+  const offset = headerU32('SaveRequest', 'offset', v.offset);
+  const maxBytes = headerU32('SaveRequest', 'maxBytes', v.maxBytes);
+  const total = 16;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31574e48, true);
+  dv.setUint32(4, offset, true);
+  dv.setUint32(8, maxBytes, true);
+  return out;
+}
+
+/**
+ * Decodes one SaveRequest frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeSaveRequest<B extends ArrayBufferLike>(bytes: Uint8Array<B>): SaveRequest<B | ArrayBuffer> {
+  const dv = frameView('SaveRequest', bytes, 16, 0x31574e48, "HNW1");
+  const offset = dv.getUint32(4, true);
+  const maxBytes = dv.getUint32(8, true);
+  let at = 16;
+  checkTotal('SaveRequest', bytes, at, `offset=${offset}, maxBytes=${maxBytes}`);
+  return {
+    offset,
+    maxBytes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EmbedderInfo
+
+/**
+ * An embedder's output dimension, the longest input it reads (in its own units, e.g. tokens; longer texts are truncated), and whether its vectors are L2-normalised (1) or not (0).
+ *
+ * Frame "EMBI" (0x49424d45): u32 magic | u32 dim | u32 maxInputUnits | u32 normalized | pad to 16.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface EmbedderInfo<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  dim: number;
+  /** Header field (u32). */
+  maxInputUnits: number;
+  /** Header field (u32). */
+  normalized: number;
+}
+
+/** Byte length of one EmbedderInfo frame with these header fields. */
+export function byteLengthEmbedderInfo(dim: number, maxInputUnits: number, normalized: number): number {
+  return 16;
+}
+
+/** Encodes one EmbedderInfo frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEmbedderInfo(v: EmbedderInfo): Uint8Array<ArrayBuffer> {
+  checkObject('EmbedderInfo', v);
+  const dim = headerU32('EmbedderInfo', 'dim', v.dim);
+  const maxInputUnits = headerU32('EmbedderInfo', 'maxInputUnits', v.maxInputUnits);
+  const normalized = headerU32('EmbedderInfo', 'normalized', v.normalized);
+  const total = 16;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x49424d45, true);
+  dv.setUint32(4, dim, true);
+  dv.setUint32(8, maxInputUnits, true);
+  dv.setUint32(12, normalized, true);
+  return out;
+}
+
+/**
+ * Decodes one EmbedderInfo frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEmbedderInfo<B extends ArrayBufferLike>(bytes: Uint8Array<B>): EmbedderInfo<B | ArrayBuffer> {
+  const dv = frameView('EmbedderInfo', bytes, 16, 0x49424d45, "EMBI");
+  const dim = dv.getUint32(4, true);
+  const maxInputUnits = dv.getUint32(8, true);
+  const normalized = dv.getUint32(12, true);
+  let at = 16;
+  checkTotal('EmbedderInfo', bytes, at, `dim=${dim}, maxInputUnits=${maxInputUnits}, normalized=${normalized}`);
+  return {
+    dim,
+    maxInputUnits,
+    normalized,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TextBatch
+
+/**
+ * `count` UTF-8 texts packed end to end: text i is utf8[ends[i-1] .. ends[i]) (ends[-1] = 0; ends non-decreasing, the last = bytesLen). An optional per-dimension weight vector (e.g. the IDF weights of a lexical embedder) may follow; empty = none.
+ *
+ * Frame "TXB1" (0x31425854): u32 magic | u32 count | u32 bytesLen | u32 weightsLen | pad to 16 | u32 ends[count] padded to 8 | u8 utf8[bytesLen] padded to 8 | f32 weights[weightsLen] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface TextBatch<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  count: number;
+  /** Header field (u32). */
+  bytesLen: number;
+  /** Header field (u32). */
+  weightsLen: number;
+  /** u32 × count. */
+  ends: Uint32Array<B>;
+  /** u8 × bytesLen. */
+  utf8: Uint8Array<B>;
+  /** f32 × weightsLen. */
+  weights: Float32Array<B>;
+}
+
+/** Byte length of one TextBatch frame with these header fields. */
+export function byteLengthTextBatch(count: number, bytesLen: number, weightsLen: number): number {
+  return 16 + pad8(count * 4) + pad8(bytesLen * 1) + pad8(weightsLen * 4);
+}
+
+/** Encodes one TextBatch frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeTextBatch(v: TextBatch): Uint8Array<ArrayBuffer> {
+  checkObject('TextBatch', v);
+  const count = headerU32('TextBatch', 'count', v.count);
+  const bytesLen = headerU32('TextBatch', 'bytesLen', v.bytesLen);
+  const weightsLen = headerU32('TextBatch', 'weightsLen', v.weightsLen);
+  const ends = sectionOf<Uint32Array>('TextBatch', 'ends', v.ends, 'Uint32Array', count, 'count');
+  const utf8 = sectionOf<Uint8Array>('TextBatch', 'utf8', v.utf8, 'Uint8Array', bytesLen, 'bytesLen');
+  const weights = sectionOf<Float32Array>('TextBatch', 'weights', v.weights, 'Float32Array', weightsLen, 'weightsLen');
+  const endsAt = 16;
+  const utf8At = endsAt + pad8(ends.byteLength);
+  const weightsAt = utf8At + pad8(utf8.byteLength);
+  const total = weightsAt + pad8(weights.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x31425854, true);
+  dv.setUint32(4, count, true);
+  dv.setUint32(8, bytesLen, true);
+  dv.setUint32(12, weightsLen, true);
+  putSection(out, endsAt, ends, 'u32');
+  putSection(out, utf8At, utf8, 'u8');
+  putSection(out, weightsAt, weights, 'f32');
+  return out;
+}
+
+/**
+ * Decodes one TextBatch frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeTextBatch<B extends ArrayBufferLike>(bytes: Uint8Array<B>): TextBatch<B | ArrayBuffer> {
+  const dv = frameView('TextBatch', bytes, 16, 0x31425854, "TXB1");
+  const count = dv.getUint32(4, true);
+  const bytesLen = dv.getUint32(8, true);
+  const weightsLen = dv.getUint32(12, true);
+  let at = 16;
+  const endsCount = count;
+  const endsAt = at;
+  at = sectionEnd('TextBatch', 'ends', bytes, at, endsCount, 4, 'count');
+  const utf8Count = bytesLen;
+  const utf8At = at;
+  at = sectionEnd('TextBatch', 'utf8', bytes, at, utf8Count, 1, 'bytesLen');
+  const weightsCount = weightsLen;
+  const weightsAt = at;
+  at = sectionEnd('TextBatch', 'weights', bytes, at, weightsCount, 4, 'weightsLen');
+  checkTotal('TextBatch', bytes, at, `count=${count}, bytesLen=${bytesLen}, weightsLen=${weightsLen}`);
+  return {
+    count,
+    bytesLen,
+    weightsLen,
+    ends: readU32(bytes, endsAt, endsCount),
+    utf8: readU8(bytes, utf8At, utf8Count),
+    weights: readF32(bytes, weightsAt, weightsCount),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EmbeddingBatch
+
+/**
+ * `count` embeddings of `dim` floats, row-major, in the order of the texts.
+ *
+ * Frame "EMBB" (0x42424d45): u32 magic | u32 count | u32 dim | pad to 16 | f32 vectors[count × dim] padded to 8.
+ *
+ * `B` is the buffer type of the sections: decoded sections are views into the input (its buffer
+ * type) or copies (ArrayBuffer).
+ */
+export interface EmbeddingBatch<B extends ArrayBufferLike = ArrayBufferLike> {
+  /** Header field (u32). */
+  count: number;
+  /** Header field (u32). */
+  dim: number;
+  /** f32 × count × dim. */
+  vectors: Float32Array<B>;
+}
+
+/** Byte length of one EmbeddingBatch frame with these header fields. */
+export function byteLengthEmbeddingBatch(count: number, dim: number): number {
+  return 16 + pad8(count * dim * 4);
+}
+
+/** Encodes one EmbeddingBatch frame; throws CodecError when a field is not a u32 or a section's length is not its header product. */
+export function encodeEmbeddingBatch(v: EmbeddingBatch): Uint8Array<ArrayBuffer> {
+  checkObject('EmbeddingBatch', v);
+  const count = headerU32('EmbeddingBatch', 'count', v.count);
+  const dim = headerU32('EmbeddingBatch', 'dim', v.dim);
+  const vectors = sectionOf<Float32Array>('EmbeddingBatch', 'vectors', v.vectors, 'Float32Array', count * dim, 'count × dim');
+  const vectorsAt = 16;
+  const total = vectorsAt + pad8(vectors.byteLength);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, 0x42424d45, true);
+  dv.setUint32(4, count, true);
+  dv.setUint32(8, dim, true);
+  putSection(out, vectorsAt, vectors, 'f32');
+  return out;
+}
+
+/**
+ * Decodes one EmbeddingBatch frame. Checks the magic, that the header's section sizes fit, and that the
+ * length is exactly what the header describes; throws CodecError otherwise. Sections are views
+ * into `bytes` (no copy) when suitably aligned, else copies.
+ */
+export function decodeEmbeddingBatch<B extends ArrayBufferLike>(bytes: Uint8Array<B>): EmbeddingBatch<B | ArrayBuffer> {
+  const dv = frameView('EmbeddingBatch', bytes, 16, 0x42424d45, "EMBB");
+  const count = dv.getUint32(4, true);
+  const dim = dv.getUint32(8, true);
+  let at = 16;
+  const vectorsCount = count * dim;
+  const vectorsAt = at;
+  at = sectionEnd('EmbeddingBatch', 'vectors', bytes, at, vectorsCount, 4, 'count × dim');
+  checkTotal('EmbeddingBatch', bytes, at, `count=${count}, dim=${dim}`);
+  return {
+    count,
+    dim,
+    vectors: readF32(bytes, vectorsAt, vectorsCount),
+  };
+}
+
 /** Frame name → its TypeScript type. */
 export interface FrameTypes {
   F32Vector: F32Vector;
@@ -1708,6 +2555,17 @@ export interface FrameTypes {
   EvaluateRequest: EvaluateRequest;
   EvaluateResult: EvaluateResult;
   VerifyRequest: VerifyRequest;
+  IndexConfig: IndexConfig;
+  IndexInfo: IndexInfo;
+  IndexAdd: IndexAdd;
+  LabelList: LabelList;
+  SearchRequest: SearchRequest;
+  SearchResult: SearchResult;
+  IndexChunk: IndexChunk;
+  SaveRequest: SaveRequest;
+  EmbedderInfo: EmbedderInfo;
+  TextBatch: TextBatch;
+  EmbeddingBatch: EmbeddingBatch;
 }
 
 /** Encoder and decoder of every frame, by name. */
@@ -1729,6 +2587,17 @@ export const FRAME_CODECS: { readonly [K in FrameName]: { readonly encode: (v: F
   EvaluateRequest: { encode: encodeEvaluateRequest, decode: decodeEvaluateRequest },
   EvaluateResult: { encode: encodeEvaluateResult, decode: decodeEvaluateResult },
   VerifyRequest: { encode: encodeVerifyRequest, decode: decodeVerifyRequest },
+  IndexConfig: { encode: encodeIndexConfig, decode: decodeIndexConfig },
+  IndexInfo: { encode: encodeIndexInfo, decode: decodeIndexInfo },
+  IndexAdd: { encode: encodeIndexAdd, decode: decodeIndexAdd },
+  LabelList: { encode: encodeLabelList, decode: decodeLabelList },
+  SearchRequest: { encode: encodeSearchRequest, decode: decodeSearchRequest },
+  SearchResult: { encode: encodeSearchResult, decode: decodeSearchResult },
+  IndexChunk: { encode: encodeIndexChunk, decode: decodeIndexChunk },
+  SaveRequest: { encode: encodeSaveRequest, decode: decodeSaveRequest },
+  EmbedderInfo: { encode: encodeEmbedderInfo, decode: decodeEmbedderInfo },
+  TextBatch: { encode: encodeTextBatch, decode: decodeTextBatch },
+  EmbeddingBatch: { encode: encodeEmbeddingBatch, decode: decodeEmbeddingBatch },
 };
 
 /** The TypeScript type of a payload ('bytes' → Uint8Array). */

@@ -1887,3 +1887,1108 @@ export class VerifyRequest {
     return VerifyRequest.writeInto(v, out, publicKeyLen, contextLen, messageLen, signatureLen) ? v : null;
   }
 }
+
+/**
+ * Parameters of a new, empty vector index: vector dimension, metric (0 = squared L2, 1 = inner product, 2 = cosine: vectors and queries are L2-normalised by the plugin), HNSW graph degree M, ef at construction, default ef at search, initial capacity (grown on demand up to the plugin's limit) and the seed of its level generator.
+ *
+ * Frame "HNC1": header dim, metric, m, efConstruction, efSearch, capacity, seed; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class IndexConfig {
+  /** "HNC1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31434e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 32;
+
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Header field `metric`. */
+  metric: u32 = 0;
+  /** Header field `m`. */
+  m: u32 = 0;
+  /** Header field `efConstruction`. */
+  efConstruction: u32 = 0;
+  /** Header field `efSearch`. */
+  efSearch: u32 = 0;
+  /** Header field `capacity`. */
+  capacity: u32 = 0;
+  /** Header field `seed`. */
+  seed: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, seed: u32): u64 {
+    let total: u64 = 32;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: IndexConfig, frame: usize): void {
+    let at: usize = frame + 32;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: IndexConfig, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 32) return "IndexConfig: frame is " + byteLen.toString() + " bytes, shorter than its 32-byte header";
+    if (load<u32>(ptr) != 0x31434e48) return "IndexConfig: bad magic, expected HNC1";
+    const dim = load<u32>(ptr, 4);
+    const metric = load<u32>(ptr, 8);
+    const m = load<u32>(ptr, 12);
+    const efConstruction = load<u32>(ptr, 16);
+    const efSearch = load<u32>(ptr, 20);
+    const capacity = load<u32>(ptr, 24);
+    const seed = load<u32>(ptr, 28);
+    const total = IndexConfig.byteLengthFor(dim, metric, m, efConstruction, efSearch, capacity, seed);
+    if (total != <u64>byteLen) {
+      return "IndexConfig: frame is " + byteLen.toString() + " bytes but its header (dim=" + dim.toString() + ", metric=" + metric.toString() + ", m=" + m.toString() + ", efConstruction=" + efConstruction.toString() + ", efSearch=" + efSearch.toString() + ", capacity=" + capacity.toString() + ", seed=" + seed.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.dim = dim;
+    v.metric = metric;
+    v.m = m;
+    v.efConstruction = efConstruction;
+    v.efSearch = efSearch;
+    v.capacity = capacity;
+    v.seed = seed;
+    IndexConfig.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): IndexConfig | null {
+    const v = new IndexConfig();
+    return IndexConfig.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one IndexConfig frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: IndexConfig, out: OutputWriter, dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, seed: u32): bool {
+    const total = IndexConfig.byteLengthFor(dim, metric, m, efConstruction, efSearch, capacity, seed);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31434e48);
+    store<u32>(p, dim, 4);
+    store<u32>(p, metric, 8);
+    store<u32>(p, m, 12);
+    store<u32>(p, efConstruction, 16);
+    store<u32>(p, efSearch, 20);
+    store<u32>(p, capacity, 24);
+    store<u32>(p, seed, 28);
+    v.dim = dim;
+    v.metric = metric;
+    v.m = m;
+    v.efConstruction = efConstruction;
+    v.efSearch = efSearch;
+    v.capacity = capacity;
+    v.seed = seed;
+    IndexConfig.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, seed: u32): IndexConfig | null {
+    const v = new IndexConfig();
+    return IndexConfig.writeInto(v, out, dim, metric, m, efConstruction, efSearch, capacity, seed) ? v : null;
+  }
+}
+
+/**
+ * A vector index's parameters and state: live and deleted element counts, current capacity and bytes of linear memory in use.
+ *
+ * Frame "HNI1": header dim, metric, m, efConstruction, efSearch, capacity, count, deleted, memoryBytes; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class IndexInfo {
+  /** "HNI1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31494e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 40;
+
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Header field `metric`. */
+  metric: u32 = 0;
+  /** Header field `m`. */
+  m: u32 = 0;
+  /** Header field `efConstruction`. */
+  efConstruction: u32 = 0;
+  /** Header field `efSearch`. */
+  efSearch: u32 = 0;
+  /** Header field `capacity`. */
+  capacity: u32 = 0;
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Header field `deleted`. */
+  deleted: u32 = 0;
+  /** Header field `memoryBytes`. */
+  memoryBytes: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, count: u32, deleted: u32, memoryBytes: u32): u64 {
+    let total: u64 = 40;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: IndexInfo, frame: usize): void {
+    let at: usize = frame + 40;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: IndexInfo, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 40) return "IndexInfo: frame is " + byteLen.toString() + " bytes, shorter than its 40-byte header";
+    if (load<u32>(ptr) != 0x31494e48) return "IndexInfo: bad magic, expected HNI1";
+    const dim = load<u32>(ptr, 4);
+    const metric = load<u32>(ptr, 8);
+    const m = load<u32>(ptr, 12);
+    const efConstruction = load<u32>(ptr, 16);
+    const efSearch = load<u32>(ptr, 20);
+    const capacity = load<u32>(ptr, 24);
+    const count = load<u32>(ptr, 28);
+    const deleted = load<u32>(ptr, 32);
+    const memoryBytes = load<u32>(ptr, 36);
+    const total = IndexInfo.byteLengthFor(dim, metric, m, efConstruction, efSearch, capacity, count, deleted, memoryBytes);
+    if (total != <u64>byteLen) {
+      return "IndexInfo: frame is " + byteLen.toString() + " bytes but its header (dim=" + dim.toString() + ", metric=" + metric.toString() + ", m=" + m.toString() + ", efConstruction=" + efConstruction.toString() + ", efSearch=" + efSearch.toString() + ", capacity=" + capacity.toString() + ", count=" + count.toString() + ", deleted=" + deleted.toString() + ", memoryBytes=" + memoryBytes.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.dim = dim;
+    v.metric = metric;
+    v.m = m;
+    v.efConstruction = efConstruction;
+    v.efSearch = efSearch;
+    v.capacity = capacity;
+    v.count = count;
+    v.deleted = deleted;
+    v.memoryBytes = memoryBytes;
+    IndexInfo.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): IndexInfo | null {
+    const v = new IndexInfo();
+    return IndexInfo.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one IndexInfo frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: IndexInfo, out: OutputWriter, dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, count: u32, deleted: u32, memoryBytes: u32): bool {
+    const total = IndexInfo.byteLengthFor(dim, metric, m, efConstruction, efSearch, capacity, count, deleted, memoryBytes);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31494e48);
+    store<u32>(p, dim, 4);
+    store<u32>(p, metric, 8);
+    store<u32>(p, m, 12);
+    store<u32>(p, efConstruction, 16);
+    store<u32>(p, efSearch, 20);
+    store<u32>(p, capacity, 24);
+    store<u32>(p, count, 28);
+    store<u32>(p, deleted, 32);
+    store<u32>(p, memoryBytes, 36);
+    v.dim = dim;
+    v.metric = metric;
+    v.m = m;
+    v.efConstruction = efConstruction;
+    v.efSearch = efSearch;
+    v.capacity = capacity;
+    v.count = count;
+    v.deleted = deleted;
+    v.memoryBytes = memoryBytes;
+    IndexInfo.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, dim: u32, metric: u32, m: u32, efConstruction: u32, efSearch: u32, capacity: u32, count: u32, deleted: u32, memoryBytes: u32): IndexInfo | null {
+    const v = new IndexInfo();
+    return IndexInfo.writeInto(v, out, dim, metric, m, efConstruction, efSearch, capacity, count, deleted, memoryBytes) ? v : null;
+  }
+}
+
+/**
+ * Vectors to insert under caller-chosen u32 labels; a label already present is replaced (its old vector is removed).
+ *
+ * Frame "HNA1": header count, dim; sections u32 labels[count], f32 vectors[count × dim].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class IndexAdd {
+  /** "HNA1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31414e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Address of section `labels`: u32 × count (8-aligned within the frame). */
+  labels: usize = 0;
+  /** Element count of `labels` (count). */
+  labelsLength: u32 = 0;
+  /** Address of section `vectors`: f32 × count × dim (8-aligned within the frame). */
+  vectors: usize = 0;
+  /** Element count of `vectors` (count × dim). */
+  vectorsLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(count: u32, dim: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>count, 4);
+    total = addSection(total, mulSat(<u64>count, <u64>dim), 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: IndexAdd, frame: usize): void {
+    let at: usize = frame + 16;
+    v.labelsLength = v.count;
+    v.labels = at;
+    at += pad8(<usize>v.labelsLength * 4);
+    v.vectorsLength = v.count * v.dim;
+    v.vectors = at;
+    at += pad8(<usize>v.vectorsLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: IndexAdd, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "IndexAdd: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x31414e48) return "IndexAdd: bad magic, expected HNA1";
+    const count = load<u32>(ptr, 4);
+    const dim = load<u32>(ptr, 8);
+    const total = IndexAdd.byteLengthFor(count, dim);
+    if (total != <u64>byteLen) {
+      return "IndexAdd: frame is " + byteLen.toString() + " bytes but its header (count=" + count.toString() + ", dim=" + dim.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.count = count;
+    v.dim = dim;
+    IndexAdd.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): IndexAdd | null {
+    const v = new IndexAdd();
+    return IndexAdd.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one IndexAdd frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: IndexAdd, out: OutputWriter, count: u32, dim: u32): bool {
+    const total = IndexAdd.byteLengthFor(count, dim);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31414e48);
+    store<u32>(p, count, 4);
+    store<u32>(p, dim, 8);
+    store<u32>(p, 0, 12);
+    v.count = count;
+    v.dim = dim;
+    IndexAdd.place(v, p);
+    zeroPad(v.labels, <usize>v.labelsLength * 4);
+    zeroPad(v.vectors, <usize>v.vectorsLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, count: u32, dim: u32): IndexAdd | null {
+    const v = new IndexAdd();
+    return IndexAdd.writeInto(v, out, count, dim) ? v : null;
+  }
+}
+
+/**
+ * A list of u32 labels.
+ *
+ * Frame "LBL1": header count; sections u32 labels[count].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class LabelList {
+  /** "LBL1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x314c424c;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 8;
+
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Address of section `labels`: u32 × count (8-aligned within the frame). */
+  labels: usize = 0;
+  /** Element count of `labels` (count). */
+  labelsLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(count: u32): u64 {
+    let total: u64 = 8;
+    total = addSection(total, <u64>count, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: LabelList, frame: usize): void {
+    let at: usize = frame + 8;
+    v.labelsLength = v.count;
+    v.labels = at;
+    at += pad8(<usize>v.labelsLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: LabelList, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 8) return "LabelList: frame is " + byteLen.toString() + " bytes, shorter than its 8-byte header";
+    if (load<u32>(ptr) != 0x314c424c) return "LabelList: bad magic, expected LBL1";
+    const count = load<u32>(ptr, 4);
+    const total = LabelList.byteLengthFor(count);
+    if (total != <u64>byteLen) {
+      return "LabelList: frame is " + byteLen.toString() + " bytes but its header (count=" + count.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.count = count;
+    LabelList.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): LabelList | null {
+    const v = new LabelList();
+    return LabelList.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one LabelList frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: LabelList, out: OutputWriter, count: u32): bool {
+    const total = LabelList.byteLengthFor(count);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x314c424c);
+    store<u32>(p, count, 4);
+    v.count = count;
+    LabelList.place(v, p);
+    zeroPad(v.labels, <usize>v.labelsLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, count: u32): LabelList | null {
+    const v = new LabelList();
+    return LabelList.writeInto(v, out, count) ? v : null;
+  }
+}
+
+/**
+ * `queries` query vectors (row-major in `vectors`), `k` nearest each, beam width `ef` (0 = the index's efSearch; raised to k when smaller), and an optional filter: a bitset over labels (bit `l % 8` of byte `l / 8` set = label l may be returned; labels past its end are excluded), empty = no filter.
+ *
+ * Frame "HNQ1": header queries, dim, k, ef, filterBytes; sections f32 vectors[queries × dim], u8 filter[filterBytes].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class SearchRequest {
+  /** "HNQ1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31514e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 24;
+
+  /** Header field `queries`. */
+  queries: u32 = 0;
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Header field `k`. */
+  k: u32 = 0;
+  /** Header field `ef`. */
+  ef: u32 = 0;
+  /** Header field `filterBytes`. */
+  filterBytes: u32 = 0;
+  /** Address of section `vectors`: f32 × queries × dim (8-aligned within the frame). */
+  vectors: usize = 0;
+  /** Element count of `vectors` (queries × dim). */
+  vectorsLength: u32 = 0;
+  /** Address of section `filter`: u8 × filterBytes (8-aligned within the frame). */
+  filter: usize = 0;
+  /** Element count of `filter` (filterBytes). */
+  filterLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(queries: u32, dim: u32, k: u32, ef: u32, filterBytes: u32): u64 {
+    let total: u64 = 24;
+    total = addSection(total, mulSat(<u64>queries, <u64>dim), 4);
+    total = addSection(total, <u64>filterBytes, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: SearchRequest, frame: usize): void {
+    let at: usize = frame + 24;
+    v.vectorsLength = v.queries * v.dim;
+    v.vectors = at;
+    at += pad8(<usize>v.vectorsLength * 4);
+    v.filterLength = v.filterBytes;
+    v.filter = at;
+    at += pad8(<usize>v.filterLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: SearchRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 24) return "SearchRequest: frame is " + byteLen.toString() + " bytes, shorter than its 24-byte header";
+    if (load<u32>(ptr) != 0x31514e48) return "SearchRequest: bad magic, expected HNQ1";
+    const queries = load<u32>(ptr, 4);
+    const dim = load<u32>(ptr, 8);
+    const k = load<u32>(ptr, 12);
+    const ef = load<u32>(ptr, 16);
+    const filterBytes = load<u32>(ptr, 20);
+    const total = SearchRequest.byteLengthFor(queries, dim, k, ef, filterBytes);
+    if (total != <u64>byteLen) {
+      return "SearchRequest: frame is " + byteLen.toString() + " bytes but its header (queries=" + queries.toString() + ", dim=" + dim.toString() + ", k=" + k.toString() + ", ef=" + ef.toString() + ", filterBytes=" + filterBytes.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.queries = queries;
+    v.dim = dim;
+    v.k = k;
+    v.ef = ef;
+    v.filterBytes = filterBytes;
+    SearchRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): SearchRequest | null {
+    const v = new SearchRequest();
+    return SearchRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one SearchRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: SearchRequest, out: OutputWriter, queries: u32, dim: u32, k: u32, ef: u32, filterBytes: u32): bool {
+    const total = SearchRequest.byteLengthFor(queries, dim, k, ef, filterBytes);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31514e48);
+    store<u32>(p, queries, 4);
+    store<u32>(p, dim, 8);
+    store<u32>(p, k, 12);
+    store<u32>(p, ef, 16);
+    store<u32>(p, filterBytes, 20);
+    v.queries = queries;
+    v.dim = dim;
+    v.k = k;
+    v.ef = ef;
+    v.filterBytes = filterBytes;
+    SearchRequest.place(v, p);
+    zeroPad(v.vectors, <usize>v.vectorsLength * 4);
+    zeroPad(v.filter, <usize>v.filterLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, queries: u32, dim: u32, k: u32, ef: u32, filterBytes: u32): SearchRequest | null {
+    const v = new SearchRequest();
+    return SearchRequest.writeInto(v, out, queries, dim, k, ef, filterBytes) ? v : null;
+  }
+}
+
+/**
+ * For each query its up to k nearest labels, nearest first, and their distances (squared L2; 1 − dot for inner product and cosine); rows with fewer hits are padded with label 0xFFFFFFFF and distance +Inf.
+ *
+ * Frame "HNR1": header queries, k; sections u32 labels[queries × k], f32 distances[queries × k].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class SearchResult {
+  /** "HNR1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31524e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `queries`. */
+  queries: u32 = 0;
+  /** Header field `k`. */
+  k: u32 = 0;
+  /** Address of section `labels`: u32 × queries × k (8-aligned within the frame). */
+  labels: usize = 0;
+  /** Element count of `labels` (queries × k). */
+  labelsLength: u32 = 0;
+  /** Address of section `distances`: f32 × queries × k (8-aligned within the frame). */
+  distances: usize = 0;
+  /** Element count of `distances` (queries × k). */
+  distancesLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(queries: u32, k: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, mulSat(<u64>queries, <u64>k), 4);
+    total = addSection(total, mulSat(<u64>queries, <u64>k), 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: SearchResult, frame: usize): void {
+    let at: usize = frame + 16;
+    v.labelsLength = v.queries * v.k;
+    v.labels = at;
+    at += pad8(<usize>v.labelsLength * 4);
+    v.distancesLength = v.queries * v.k;
+    v.distances = at;
+    at += pad8(<usize>v.distancesLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: SearchResult, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "SearchResult: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x31524e48) return "SearchResult: bad magic, expected HNR1";
+    const queries = load<u32>(ptr, 4);
+    const k = load<u32>(ptr, 8);
+    const total = SearchResult.byteLengthFor(queries, k);
+    if (total != <u64>byteLen) {
+      return "SearchResult: frame is " + byteLen.toString() + " bytes but its header (queries=" + queries.toString() + ", k=" + k.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.queries = queries;
+    v.k = k;
+    SearchResult.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): SearchResult | null {
+    const v = new SearchResult();
+    return SearchResult.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one SearchResult frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: SearchResult, out: OutputWriter, queries: u32, k: u32): bool {
+    const total = SearchResult.byteLengthFor(queries, k);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31524e48);
+    store<u32>(p, queries, 4);
+    store<u32>(p, k, 8);
+    store<u32>(p, 0, 12);
+    v.queries = queries;
+    v.k = k;
+    SearchResult.place(v, p);
+    zeroPad(v.labels, <usize>v.labelsLength * 4);
+    zeroPad(v.distances, <usize>v.distancesLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, queries: u32, k: u32): SearchResult | null {
+    const v = new SearchResult();
+    return SearchResult.writeInto(v, out, queries, k) ? v : null;
+  }
+}
+
+/**
+ * One piece of an index's serialised form: `totalBytes` bytes in all, this piece starting at `offset`.
+ *
+ * Frame "HNK1": header totalBytes, offset, len; sections u8 data[len].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class IndexChunk {
+  /** "HNK1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x314b4e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `totalBytes`. */
+  totalBytes: u32 = 0;
+  /** Header field `offset`. */
+  offset: u32 = 0;
+  /** Header field `len`. */
+  len: u32 = 0;
+  /** Address of section `data`: u8 × len (8-aligned within the frame). */
+  data: usize = 0;
+  /** Element count of `data` (len). */
+  dataLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(totalBytes: u32, offset: u32, len: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>len, 1);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: IndexChunk, frame: usize): void {
+    let at: usize = frame + 16;
+    v.dataLength = v.len;
+    v.data = at;
+    at += pad8(<usize>v.dataLength * 1);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: IndexChunk, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "IndexChunk: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x314b4e48) return "IndexChunk: bad magic, expected HNK1";
+    const totalBytes = load<u32>(ptr, 4);
+    const offset = load<u32>(ptr, 8);
+    const len = load<u32>(ptr, 12);
+    const total = IndexChunk.byteLengthFor(totalBytes, offset, len);
+    if (total != <u64>byteLen) {
+      return "IndexChunk: frame is " + byteLen.toString() + " bytes but its header (totalBytes=" + totalBytes.toString() + ", offset=" + offset.toString() + ", len=" + len.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.totalBytes = totalBytes;
+    v.offset = offset;
+    v.len = len;
+    IndexChunk.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): IndexChunk | null {
+    const v = new IndexChunk();
+    return IndexChunk.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one IndexChunk frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: IndexChunk, out: OutputWriter, totalBytes: u32, offset: u32, len: u32): bool {
+    const total = IndexChunk.byteLengthFor(totalBytes, offset, len);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x314b4e48);
+    store<u32>(p, totalBytes, 4);
+    store<u32>(p, offset, 8);
+    store<u32>(p, len, 12);
+    v.totalBytes = totalBytes;
+    v.offset = offset;
+    v.len = len;
+    IndexChunk.place(v, p);
+    zeroPad(v.data, <usize>v.dataLength * 1);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, totalBytes: u32, offset: u32, len: u32): IndexChunk | null {
+    const v = new IndexChunk();
+    return IndexChunk.writeInto(v, out, totalBytes, offset, len) ? v : null;
+  }
+}
+
+/**
+ * Asks for up to `maxBytes` bytes of the serialised index from `offset`; offset 0 takes a fresh snapshot, later offsets read that snapshot.
+ *
+ * Frame "HNW1": header offset, maxBytes; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class SaveRequest {
+  /** "HNW1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31574e48;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `offset`. */
+  offset: u32 = 0;
+  /** Header field `maxBytes`. */
+  maxBytes: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(offset: u32, maxBytes: u32): u64 {
+    let total: u64 = 16;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: SaveRequest, frame: usize): void {
+    let at: usize = frame + 16;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: SaveRequest, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "SaveRequest: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x31574e48) return "SaveRequest: bad magic, expected HNW1";
+    const offset = load<u32>(ptr, 4);
+    const maxBytes = load<u32>(ptr, 8);
+    const total = SaveRequest.byteLengthFor(offset, maxBytes);
+    if (total != <u64>byteLen) {
+      return "SaveRequest: frame is " + byteLen.toString() + " bytes but its header (offset=" + offset.toString() + ", maxBytes=" + maxBytes.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.offset = offset;
+    v.maxBytes = maxBytes;
+    SaveRequest.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): SaveRequest | null {
+    const v = new SaveRequest();
+    return SaveRequest.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one SaveRequest frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: SaveRequest, out: OutputWriter, offset: u32, maxBytes: u32): bool {
+    const total = SaveRequest.byteLengthFor(offset, maxBytes);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31574e48);
+    store<u32>(p, offset, 4);
+    store<u32>(p, maxBytes, 8);
+    store<u32>(p, 0, 12);
+    v.offset = offset;
+    v.maxBytes = maxBytes;
+    SaveRequest.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, offset: u32, maxBytes: u32): SaveRequest | null {
+    const v = new SaveRequest();
+    return SaveRequest.writeInto(v, out, offset, maxBytes) ? v : null;
+  }
+}
+
+/**
+ * An embedder's output dimension, the longest input it reads (in its own units, e.g. tokens; longer texts are truncated), and whether its vectors are L2-normalised (1) or not (0).
+ *
+ * Frame "EMBI": header dim, maxInputUnits, normalized; sections (none).
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class EmbedderInfo {
+  /** "EMBI" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x49424d45;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Header field `maxInputUnits`. */
+  maxInputUnits: u32 = 0;
+  /** Header field `normalized`. */
+  normalized: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(dim: u32, maxInputUnits: u32, normalized: u32): u64 {
+    let total: u64 = 16;
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: EmbedderInfo, frame: usize): void {
+    let at: usize = frame + 16;
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: EmbedderInfo, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "EmbedderInfo: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x49424d45) return "EmbedderInfo: bad magic, expected EMBI";
+    const dim = load<u32>(ptr, 4);
+    const maxInputUnits = load<u32>(ptr, 8);
+    const normalized = load<u32>(ptr, 12);
+    const total = EmbedderInfo.byteLengthFor(dim, maxInputUnits, normalized);
+    if (total != <u64>byteLen) {
+      return "EmbedderInfo: frame is " + byteLen.toString() + " bytes but its header (dim=" + dim.toString() + ", maxInputUnits=" + maxInputUnits.toString() + ", normalized=" + normalized.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.dim = dim;
+    v.maxInputUnits = maxInputUnits;
+    v.normalized = normalized;
+    EmbedderInfo.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): EmbedderInfo | null {
+    const v = new EmbedderInfo();
+    return EmbedderInfo.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one EmbedderInfo frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: EmbedderInfo, out: OutputWriter, dim: u32, maxInputUnits: u32, normalized: u32): bool {
+    const total = EmbedderInfo.byteLengthFor(dim, maxInputUnits, normalized);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x49424d45);
+    store<u32>(p, dim, 4);
+    store<u32>(p, maxInputUnits, 8);
+    store<u32>(p, normalized, 12);
+    v.dim = dim;
+    v.maxInputUnits = maxInputUnits;
+    v.normalized = normalized;
+    EmbedderInfo.place(v, p);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, dim: u32, maxInputUnits: u32, normalized: u32): EmbedderInfo | null {
+    const v = new EmbedderInfo();
+    return EmbedderInfo.writeInto(v, out, dim, maxInputUnits, normalized) ? v : null;
+  }
+}
+
+/**
+ * `count` UTF-8 texts packed end to end: text i is utf8[ends[i-1] .. ends[i]) (ends[-1] = 0; ends non-decreasing, the last = bytesLen). An optional per-dimension weight vector (e.g. the IDF weights of a lexical embedder) may follow; empty = none.
+ *
+ * Frame "TXB1": header count, bytesLen, weightsLen; sections u32 ends[count], u8 utf8[bytesLen], f32 weights[weightsLen].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class TextBatch {
+  /** "TXB1" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x31425854;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Header field `bytesLen`. */
+  bytesLen: u32 = 0;
+  /** Header field `weightsLen`. */
+  weightsLen: u32 = 0;
+  /** Address of section `ends`: u32 × count (8-aligned within the frame). */
+  ends: usize = 0;
+  /** Element count of `ends` (count). */
+  endsLength: u32 = 0;
+  /** Address of section `utf8`: u8 × bytesLen (8-aligned within the frame). */
+  utf8: usize = 0;
+  /** Element count of `utf8` (bytesLen). */
+  utf8Length: u32 = 0;
+  /** Address of section `weights`: f32 × weightsLen (8-aligned within the frame). */
+  weights: usize = 0;
+  /** Element count of `weights` (weightsLen). */
+  weightsLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(count: u32, bytesLen: u32, weightsLen: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, <u64>count, 4);
+    total = addSection(total, <u64>bytesLen, 1);
+    total = addSection(total, <u64>weightsLen, 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: TextBatch, frame: usize): void {
+    let at: usize = frame + 16;
+    v.endsLength = v.count;
+    v.ends = at;
+    at += pad8(<usize>v.endsLength * 4);
+    v.utf8Length = v.bytesLen;
+    v.utf8 = at;
+    at += pad8(<usize>v.utf8Length * 1);
+    v.weightsLength = v.weightsLen;
+    v.weights = at;
+    at += pad8(<usize>v.weightsLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: TextBatch, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "TextBatch: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x31425854) return "TextBatch: bad magic, expected TXB1";
+    const count = load<u32>(ptr, 4);
+    const bytesLen = load<u32>(ptr, 8);
+    const weightsLen = load<u32>(ptr, 12);
+    const total = TextBatch.byteLengthFor(count, bytesLen, weightsLen);
+    if (total != <u64>byteLen) {
+      return "TextBatch: frame is " + byteLen.toString() + " bytes but its header (count=" + count.toString() + ", bytesLen=" + bytesLen.toString() + ", weightsLen=" + weightsLen.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.count = count;
+    v.bytesLen = bytesLen;
+    v.weightsLen = weightsLen;
+    TextBatch.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): TextBatch | null {
+    const v = new TextBatch();
+    return TextBatch.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one TextBatch frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: TextBatch, out: OutputWriter, count: u32, bytesLen: u32, weightsLen: u32): bool {
+    const total = TextBatch.byteLengthFor(count, bytesLen, weightsLen);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x31425854);
+    store<u32>(p, count, 4);
+    store<u32>(p, bytesLen, 8);
+    store<u32>(p, weightsLen, 12);
+    v.count = count;
+    v.bytesLen = bytesLen;
+    v.weightsLen = weightsLen;
+    TextBatch.place(v, p);
+    zeroPad(v.ends, <usize>v.endsLength * 4);
+    zeroPad(v.utf8, <usize>v.utf8Length * 1);
+    zeroPad(v.weights, <usize>v.weightsLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, count: u32, bytesLen: u32, weightsLen: u32): TextBatch | null {
+    const v = new TextBatch();
+    return TextBatch.writeInto(v, out, count, bytesLen, weightsLen) ? v : null;
+  }
+}
+
+/**
+ * `count` embeddings of `dim` floats, row-major, in the order of the texts.
+ *
+ * Frame "EMBB": header count, dim; sections f32 vectors[count × dim].
+ * A view holds addresses into the frame; it copies nothing. Read sections with `load<T>`/`v128.load`.
+ */
+@final
+export class EmbeddingBatch {
+  /** "EMBB" read as a little-endian u32. */
+  static readonly MAGIC: u32 = 0x42424d45;
+  /** Bytes before the first section (magic, header fields, padding to 8). */
+  static readonly HEADER_BYTES: u32 = 16;
+
+  /** Header field `count`. */
+  count: u32 = 0;
+  /** Header field `dim`. */
+  dim: u32 = 0;
+  /** Address of section `vectors`: f32 × count × dim (8-aligned within the frame). */
+  vectors: usize = 0;
+  /** Element count of `vectors` (count × dim). */
+  vectorsLength: u32 = 0;
+
+  /** Byte length of a frame with these header fields; u64.MAX_VALUE if it cannot exist in 32-bit memory. */
+  static byteLengthFor(count: u32, dim: u32): u64 {
+    let total: u64 = 16;
+    total = addSection(total, mulSat(<u64>count, <u64>dim), 4);
+    return total;
+  }
+
+  /** Sets the section addresses and lengths of `v` for a frame at `frame` (header fields already set). */
+  private static place(v: EmbeddingBatch, frame: usize): void {
+    let at: usize = frame + 16;
+    v.vectorsLength = v.count * v.dim;
+    v.vectors = at;
+    at += pad8(<usize>v.vectorsLength * 4);
+  }
+
+  /**
+   * Decodes the frame of `byteLen` bytes at `ptr` into `v`: checks the magic and that the length is
+   * exactly what the header describes (sizes computed without overflow). Returns null on success,
+   * else why it failed.
+   */
+  static decodeInto(v: EmbeddingBatch, ptr: usize, byteLen: u32): string | null {
+    if (byteLen < 16) return "EmbeddingBatch: frame is " + byteLen.toString() + " bytes, shorter than its 16-byte header";
+    if (load<u32>(ptr) != 0x42424d45) return "EmbeddingBatch: bad magic, expected EMBB";
+    const count = load<u32>(ptr, 4);
+    const dim = load<u32>(ptr, 8);
+    const total = EmbeddingBatch.byteLengthFor(count, dim);
+    if (total != <u64>byteLen) {
+      return "EmbeddingBatch: frame is " + byteLen.toString() + " bytes but its header (count=" + count.toString() + ", dim=" + dim.toString() + ") describes " + (total == u64.MAX_VALUE ? "more than 4 GiB" : total.toString());
+    }
+    v.count = count;
+    v.dim = dim;
+    EmbeddingBatch.place(v, ptr);
+    return null;
+  }
+
+  /** Decodes into a new view; null when the frame is invalid (use `decodeInto` for the reason). */
+  static decode(ptr: usize, byteLen: u32): EmbeddingBatch | null {
+    const v = new EmbeddingBatch();
+    return EmbeddingBatch.decodeInto(v, ptr, byteLen) === null ? v : null;
+  }
+
+  /**
+   * Makes the call's output one EmbeddingBatch frame with these header fields: writes magic, header and zero
+   * padding, and points `v`'s sections at the output for the caller to fill. False when memory
+   * cannot grow (report it with `out.fail(STATUS_INTERNAL, ...)`).
+   */
+  static writeInto(v: EmbeddingBatch, out: OutputWriter, count: u32, dim: u32): bool {
+    const total = EmbeddingBatch.byteLengthFor(count, dim);
+    if (total > <u64>u32.MAX_VALUE) return false;
+    const p = out.reserve(<u32>total);
+    if (p == 0) return false;
+    store<u32>(p, 0x42424d45);
+    store<u32>(p, count, 4);
+    store<u32>(p, dim, 8);
+    store<u32>(p, 0, 12);
+    v.count = count;
+    v.dim = dim;
+    EmbeddingBatch.place(v, p);
+    zeroPad(v.vectors, <usize>v.vectorsLength * 4);
+    return true;
+  }
+
+  /** Like `writeInto` with a new view; null when memory cannot grow. */
+  static write(out: OutputWriter, count: u32, dim: u32): EmbeddingBatch | null {
+    const v = new EmbeddingBatch();
+    return EmbeddingBatch.writeInto(v, out, count, dim) ? v : null;
+  }
+}

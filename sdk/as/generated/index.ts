@@ -9,3 +9,5 @@ export * from "./capability-aggregator";
 export * from "./capability-kem";
 export * from "./capability-signer";
 export * from "./capability-trainer";
+export * from "./capability-vector-index";
+export * from "./capability-embedder";
