@@ -2,8 +2,17 @@
 import { flBench } from './fl.js';
 import { pqcBench } from './pqc.js';
 import { runtimeBench } from './runtime.js';
+import { vectorBench } from './vector.js';
+import { realVectorBench } from './vector-real.js';
 
-const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = { runtime: runtimeBench, pqc: pqcBench, fl: flBench };
+/** Vector search: (a) random unit vectors, then (b) MiniLM embeddings of real text, in one run. */
+async function vectorSuite(opts: BenchOptions): Promise<Record<string, unknown>> {
+  return { ...(await vectorBench(opts)), ...(await realVectorBench(opts)) };
+}
+
+const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = {
+  runtime: runtimeBench, pqc: pqcBench, fl: flBench, vector: vectorSuite,
+};
 
 export interface BenchOptions {
   readonly quick: boolean;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors/index.js';
 import { registerFl } from './fl.js';
+import { registerKb } from './kb.js';
 import { registerKeysGen } from './keys-gen.js';
 import { registerKeysShow } from './keys-show.js';
 import { registerNodeStart } from './node-start.js';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
 
   registerPqc(program);
   registerFl(program);
+  registerKb(program);
   return program;
 }
 
@@ -88,4 +90,6 @@ for (const stream of [process.stdout, process.stderr]) {
 
 const code = await main(process.argv);
 await flushOutput();
-process.exit(code);
+// A command that finished but wants a non-zero status (e.g. `kb ingest` with files it could not read) sets
+// process.exitCode; an error's own code wins.
+process.exit(code !== 0 ? code : typeof process.exitCode === 'number' ? process.exitCode : 0);
