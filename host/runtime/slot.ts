@@ -90,8 +90,14 @@ export class Slot {
     }
     const slot = new Slot(name, capability as CapabilityName, opts);
     const loaded = slot.#register(spec);
-    await slot.#prepare(loaded);
-    if (opts.selfTest) await slot.#selfTest(loaded);
+    try {
+      await slot.#prepare(loaded);
+      if (opts.selfTest) await slot.#selfTest(loaded);
+    } catch (e) {
+      // The instance (a worker thread, when isolated) would otherwise outlive the failed open and keep the process up.
+      await loaded.instance?.close();
+      throw e;
+    }
     await slot.#dispatch({ type: 'opened', version: loaded.ref });
     return slot;
   }
