@@ -15,20 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { KbIndexCorruptError } from '../../../host/errors/index.js';
 import type { VectorIndexParams } from '../../../host/kb/kb-types.js';
 import { openHnswIndex, type PluginVectorIndex } from '../../../host/kb/vector-index.js';
+import { seededUniform } from '../../support/seeded-uniform.js';
 
 const DIM = 96;
 const BASE = 4000;
 const PARAMS: VectorIndexParams = { dim: DIM, metric: 'cosine', m: 8, efConstruction: 24, efSearch: 64, capacity: 8192, seed: 3 };
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** The vector of `label`: the same in the child and the parent. */
 function vectorOf(label: number): Float32Array {

@@ -7,23 +7,15 @@ import { ModelUnavailableError } from '../../../host/errors/index.js';
 import { buildBertOnnx, parseBertConfig, type BertConfig } from '../../../host/kb/bert-onnx-graph.js';
 import { OnnxSession } from '../../../host/kb/onnx-session.js';
 import { Safetensors } from '../../../host/kb/safetensors.js';
+import { seededUniform } from '../../support/seeded-uniform.js';
 
 const CONFIG = parseBertConfig({
   hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 2, intermediate_size: 16, layer_norm_eps: 1e-12,
   max_position_embeddings: 16, vocab_size: 20, type_vocab_size: 2, hidden_act: 'gelu', num_labels: 1,
 });
 
-/** Deterministic weights (mulberry32), scaled like a trained model's small values. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic weights, scaled like a trained model's small values. */
+const rng = seededUniform;
 
 type Weights = Map<string, { shape: number[]; data: Float32Array }>;
 

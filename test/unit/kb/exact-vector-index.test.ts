@@ -8,19 +8,12 @@ import { after, test } from 'node:test';
 import { KbConfigError, KbIndexCorruptError } from '../../../host/errors/index.js';
 import { ExactVectorIndex } from '../../../host/kb/exact-vector-index.js';
 import type { VectorIndexParams, VectorMetric } from '../../../host/kb/kb-types.js';
+import { seededUniform } from '../../support/seeded-uniform.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x0t-exact-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 function randomVectors(n: number, dim: number, seed: number): Float32Array {
   const r = rng(seed);

@@ -17,19 +17,12 @@ import { ExactVectorIndex } from '../../../host/kb/exact-vector-index.js';
 import type { VectorIndexParams } from '../../../host/kb/kb-types.js';
 import { KB_HNSW_DEFAULTS, openHnswIndex, PluginVectorIndex } from '../../../host/kb/vector-index.js';
 import { productSpec } from '../../support/fixtures.js';
+import { seededUniform } from '../../support/seeded-uniform.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x0t-hnsw-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** Gaussian-ish random unit vectors (the hardest case for HNSW: no cluster structure). */
 function unitVectors(n: number, dim: number, seed: number): Float32Array {
