@@ -357,9 +357,24 @@ export class KnowledgeBase {
     } catch (e) {
       if (!isLostIndex(e)) throw e;
       why = 'the plugin instance restarted empty';
+      // The saved file holds the committed state: loading it (~0.5 s for 20k vectors) beats rebuilding (~30 s).
+      if (await this.#reloadSaved(expected)) return `vector index: ${why}; reloaded from ${this.#store.indexPath}`;
     }
     await this.#rebuildIndex();
     return `vector index: ${why}; rebuilt from ${this.#vectors.size} stored embeddings`;
+  }
+
+  /** Loads index.bin when it is the committed state's (its tag) and holds `expected` vectors; false otherwise. */
+  async #reloadSaved(expected: number): Promise<boolean> {
+    const digest = this.#store.manifest?.contentDigest;
+    if (digest === undefined) return false;
+    try {
+      const { tag } = await this.#index.load(this.#store.indexPath);
+      return tag === digest && (await this.#index.info()).count === expected;
+    } catch (e) {
+      if (e instanceof X0tError || (e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
   }
 
   async #embedTexts(texts: readonly string[], onProgress?: (done: number, total: number) => void): Promise<Float32Array> {

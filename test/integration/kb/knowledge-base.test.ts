@@ -294,7 +294,7 @@ for (const [name, factory] of [['exact', openExact], ['hnsw', openHnsw]] as cons
   });
 }
 
-test('a plugin index that restarted empty (timeout) is rebuilt from the stored embeddings, with a message', async () => {
+test('a plugin index that restarted empty (timeout) is reloaded from its saved file, or rebuilt from the stored embeddings without one, with a message', async () => {
   const corpus = await tmp();
   const kbDir = join(await tmp(), 'kb');
   await writeCorpus(corpus);
@@ -317,9 +317,18 @@ test('a plugin index that restarted empty (timeout) is rebuilt from the stored e
   const heavy = Float32Array.from({ length: 1500 * dim }, rnd);
   await assert.rejects(index.searchMany(heavy, 10, { ef: 4000 }), (e: unknown) => (e as { details?: Record<string, unknown> }).details?.['lost'] === true);
   const after = await kb.search('power save', { mode: 'vector', k: 5 });
-  assert.match(after.notices.join('\n'), /restarted empty.*rebuilt from \d+ stored embeddings/);
+  assert.match(after.notices.join('\n'), /restarted empty; reloaded from .*index\.bin/);
   assert.deepEqual(after.hits.map((h) => h.chunk.id), expected.hits.map((h) => h.chunk.id));
   assert.deepEqual((await kb.search('power save', { mode: 'vector', k: 5 })).notices, []);
+  // Without the saved file the same loss is repaired from the stored embeddings.
+  await rm(join(kbDir, 'index.bin'));
+  for (let b = 0; b < 4; b++) {
+    await index.add(Uint32Array.from({ length: 1000 }, (_, i) => 1_000_000 + b * 1000 + i), Float32Array.from({ length: 1000 * dim }, rnd));
+  }
+  await assert.rejects(index.searchMany(heavy, 10, { ef: 4000 }), (e: unknown) => (e as { details?: Record<string, unknown> }).details?.['lost'] === true);
+  const again = await kb.search('power save', { mode: 'vector', k: 5 });
+  assert.match(again.notices.join('\n'), /restarted empty; rebuilt from \d+ stored embeddings/);
+  assert.deepEqual(again.hits.map((h) => h.chunk.id), expected.hits.map((h) => h.chunk.id));
   await kb.close();
 });
 

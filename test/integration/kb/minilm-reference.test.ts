@@ -76,10 +76,13 @@ test('batching and padding do not change a text\'s embedding; empty input gives 
       last = now;
       ticks++;
     }, 5);
+    const t0 = performance.now();
     await embedder.embed(new Array<string>(16).fill(ref.texts[26]!));
+    const took = performance.now() - t0;
     clearInterval(timer);
-    t.diagnostic(`event loop during a 16 × 256-token embed: ${ticks} ticks, largest gap ${maxGap.toFixed(1)} ms`);
-    assert.ok(ticks > 10 && maxGap < 500, `event loop stalled: ${ticks} ticks, gap ${maxGap} ms`);
+    t.diagnostic(`event loop during a 16 × 256-token embed (${took.toFixed(0)} ms): ${ticks} ticks, largest gap ${maxGap.toFixed(1)} ms`);
+    // Relative, not a wall-clock budget: the loop must keep turning through the embed, whatever the machine's speed.
+    assert.ok(ticks > 10 && maxGap < took / 2, `event loop stalled: ${ticks} ticks, gap ${maxGap} ms of ${took} ms`);
     // Duplicates in one call get identical rows.
     const dup = await embedder.embed(['mesh', 'mesh']);
     assert.ok(dot(dup, 0, dup, 1, 384) > 0.999999);
