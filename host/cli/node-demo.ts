@@ -1,10 +1,12 @@
 // The `x0t node start --demo` workload: every interval, one FedAvg round of 8 random clients × 1,000 floats through
 // the node's aggregator slot, one selftest sum, and (when the node has those slots) a post-quantum key exchange
-// through its kem slot and a signature through its signer slot, one line each, so a newcomer sees the node working.
+// through its kem slot and a signature through its signer slot, one line each, so a newcomer sees the node working;
+// once the node's knowledge base is ready, one operator question per round searched in it.
 import { decodeF32Vector, decodeF64Vector, encodeAggregateRequest, encodeF32Vector } from '../../sdk/abi/generated/contract.js';
 import { PluginKem } from '../crypto/plugin-kem.js';
 import { PluginSigner } from '../crypto/plugin-signer.js';
 import { asX0tError } from '../errors/index.js';
+import type { NodeKnowledge } from '../node/node-knowledge.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { Slot } from '../runtime/slot.js';
 import { formatMs } from './output.js';
@@ -147,8 +149,42 @@ async function signAndVerify(round: number, slot: Slot): Promise<DemoLine> {
   }
 }
 
+/** Operator questions the demo asks the knowledge base, one per round in turn. */
+export const DEMO_QUESTIONS: readonly string[] = [
+  'a mesh link keeps flapping between up and down',
+  'a plugin call times out on a slow board',
+  'the SD card wore out and the root filesystem went read-only',
+];
+
+/** One search through the node's knowledge base: the best hit's source and heading. */
+async function knowledgeSearch(round: number, asked: number, knowledge: NodeKnowledge): Promise<DemoLine> {
+  const query = DEMO_QUESTIONS[asked % DEMO_QUESTIONS.length]!;
+  const t0 = performance.now();
+  const base = { round, slot: 'kb', plugin: knowledge.status().stats?.embedder.id ?? '(knowledge base)' };
+  try {
+    const r = await knowledge.search({ query, k: 1 });
+    const hit = r.hits[0];
+    const where = hit === undefined ? 'no results'
+      : `${hit.chunk.source}${hit.chunk.headingPath.length > 0 ? ` › ${hit.chunk.headingPath.join(' › ')}` : ''}`;
+    return { ...base, ok: true, ms: r.ms, text: `kb: ${JSON.stringify(query)} → ${where}` };
+  } catch (e) {
+    const err = asX0tError(e);
+    return { ...base, ok: false, ms: performance.now() - t0, error: { code: err.code, message: err.message },
+      text: `kb: ${JSON.stringify(query)} → FAILED ${err.code}: ${err.message}` };
+  }
+}
+
+export interface DemoOptions {
+  /** Milliseconds between rounds (default 2000). */
+  readonly intervalMs?: number;
+  /** The node's knowledge base: searched once a round while it is ready. */
+  readonly knowledge?: NodeKnowledge | null;
+}
+
 /** Runs a round now and then every `intervalMs` (never two at once) until stopped. */
-export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, intervalMs = 2000): { stop(): Promise<void> } {
+export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, opts: DemoOptions = {}): { stop(): Promise<void> } {
+  const intervalMs = opts.intervalMs ?? 2000;
+  let kbAsked = 0;
   let round = 0;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
@@ -165,6 +201,7 @@ export function startDemo(host: PluginHost, emit: (line: DemoLine) => void, inte
       const signer = slotFor(host, 'signer');
       if (kem && !stopped) emit(await kemExchange(round, kem));
       if (signer && !stopped) emit(await signAndVerify(round, signer));
+      if (opts.knowledge?.state === 'ready' && !stopped) emit(await knowledgeSearch(round, kbAsked++, opts.knowledge));
     })().finally(() => {
       if (!stopped) timer = setTimeout(tick, intervalMs);
     });

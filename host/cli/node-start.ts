@@ -3,6 +3,7 @@
 // stops cleanly. In --json mode every line on stdout is one JSON object (the first one says where the API is).
 import type { Command } from 'commander';
 import { asX0tError } from '../errors/index.js';
+import type { KnowledgeEvent } from '../node/node-knowledge.js';
 import { NodeRuntime, type NodeEvent } from '../node/node-runtime.js';
 import { startDemo, type DemoLine } from './node-demo.js';
 import { printErrLine, printJson, printLine, withJson } from './output.js';
@@ -36,6 +37,33 @@ function describeEvent(e: NodeEvent): { text: string; stderr: boolean } | null {
       };
     case 'plugin-log':
       return { text: `[plugin ${e.plugin}] ${e.level}: ${e.message}`, stderr: e.level === 'warn' || e.level === 'error' };
+    case 'kb':
+      return describeKnowledge(e.kb);
+  }
+}
+
+function describeKnowledge(e: KnowledgeEvent): { text: string; stderr: boolean } {
+  switch (e.kind) {
+    case 'notice':
+      return { text: `knowledge base: ${e.message}`, stderr: false };
+    case 'ingesting':
+      return {
+        text: `knowledge base: ingesting ${e.paths.join(', ')} in the background with ${e.embedder} (unchanged files are skipped)`,
+        stderr: false,
+      };
+    case 'failed':
+      return { text: `knowledge base unavailable, the node runs without it: ${e.code}: ${e.message}`, stderr: true };
+    case 'ready': {
+      const s = e.stats;
+      const r = e.ingest;
+      const ingest = r === null ? '' : `, ingest: ${r.filesAdded} new, ${r.filesChanged} changed, ${r.filesRemoved} removed, ` +
+        `${r.filesUnchanged} unchanged file(s)`;
+      return {
+        text: `knowledge base ready in ${(e.ms / 1000).toFixed(1)} s: ${s.documents} documents, ${s.chunks} chunks ` +
+          `(${s.embedder.id}, ${s.index.kind})${ingest}; GET /kb/search?q=… searches it`,
+        stderr: false,
+      };
+    }
   }
 }
 
@@ -52,7 +80,7 @@ export function registerNodeStart(node: Command): void {
       .description('start a node: open its slots, serve the admin API, reload the manifest when it changes')
       .option('--config <file>', 'node manifest', 'manifests/nodes/default.json')
       .option('--admin <host:port>', 'admin API address (overrides listen.admin; port 0 picks a free port)')
-      .option('--demo', 'every 2 s run a FedAvg round through the aggregator slot and a selftest sum')
+      .option('--demo', 'every 2 s run a FedAvg round through the aggregator slot, a selftest sum, a key exchange, a signature and a knowledge-base search')
       .option('--no-watch', 'do not reload the node manifest when the file changes'),
   ).action(async (opts: StartOptions) => {
     const json = opts.json === true;
@@ -85,7 +113,7 @@ export function registerNodeStart(node: Command): void {
       ? startDemo(runtime.host, (line: DemoLine) => {
         if (json) printJson({ event: 'demo', ...line });
         else (line.ok ? printLine : printErrLine)(`[demo] ${line.text}`);
-      })
+      }, { knowledge: runtime.knowledge })
       : null;
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -6,6 +6,8 @@
 //   GET  /slots/:name                → SlotInfo
 //   POST /slots/:name/swap           {"manifest": "path.json"} → SwapRecord
 //   POST /slots/:name/call/:fn       raw bytes (≤ the plugin's maxInputBytes) → raw output bytes
+//   GET  /kb                         → the knowledge base's state (opening|ingesting|ready|failed), stats, notices
+//   GET  /kb/search?q=…&k=5&mode=hybrid → {query, mode, k, ms, notices, hits} as `x0t kb search --json` prints it
 //   GET  /metrics                    → Prometheus text exposition format 0.0.4
 //
 // Every failure is JSON `{error: {code, message, details}}` with an HTTP status chosen by the error's class.
@@ -14,10 +16,12 @@ import type { AddressInfo } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import type { Endpoint } from '../core/manifest/index.js';
 import {
-  asX0tError, InputLimitError, IoError, SlotUnavailableError, UsageError, type X0tError,
+  asX0tError, InputLimitError, IoError, KbConfigError, SlotUnavailableError, UsageError, type X0tError,
 } from '../errors/index.js';
+import type { SearchMode } from '../kb/knowledge-base.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { SlotInfo } from '../runtime/slot.js';
+import { notReady, type KnowledgeStatus, type NodeKnowledge } from './node-knowledge.js';
 
 /** Largest JSON request body the API reads (the swap request is a path). */
 const MAX_JSON_BODY = 64 * 1024;
@@ -51,6 +55,11 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   X0T_PLUGIN_CLOSED: 503,
   X0T_PLUGIN_TIMEOUT: 504,
   X0T_UNSUPPORTED: 501,
+  X0T_KB_CONFIG: 422,
+  X0T_KB_INGEST: 422,
+  X0T_KB_INDEX_CORRUPT: 500,
+  X0T_MODEL_UNAVAILABLE: 503,
+  X0T_MODEL_RUNTIME: 500,
   X0T_INTERNAL: 500,
 };
 
@@ -65,6 +74,8 @@ class HttpFailure {
 
 export interface AdminServerOptions {
   readonly host: PluginHost;
+  /** The node's knowledge base, served under /kb; null or absent when the node has none. */
+  readonly knowledge?: NodeKnowledge | null;
   /** Where to listen; port 0 picks a free port. */
   readonly listen: Pick<Endpoint, 'host' | 'port'>;
   /** Relative manifest paths in swap requests are resolved against this folder (default: the process's cwd). */
@@ -145,6 +156,16 @@ export class AdminServer {
         allow(method, ['GET', 'HEAD']);
         return this.#send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', Buffer.from(this.metrics(), 'utf8'));
       }
+      if (parts[0] === 'kb' && parts.length <= 2) {
+        if (parts.length === 1) {
+          allow(method, ['GET', 'HEAD']);
+          return this.#sendJson(res, 200, this.#knowledge().status());
+        }
+        if (parts[1] === 'search') {
+          allow(method, ['GET', 'HEAD']);
+          return this.#sendJson(res, 200, await this.#kbSearch(url.searchParams));
+        }
+      }
       if (parts[0] === 'slots') {
         if (parts.length === 1) {
           allow(method, ['GET', 'HEAD']);
@@ -189,6 +210,36 @@ export class AdminServer {
     return slot;
   }
 
+  #knowledge(): NodeKnowledge {
+    const k = this.#opts.knowledge;
+    if (!k) {
+      throw new HttpFailure(404, new KbConfigError('this node has no knowledge base (the node manifest has no `knowledge` section)', {
+        path: 'knowledge',
+      }));
+    }
+    return k;
+  }
+
+  async #kbSearch(params: URLSearchParams): Promise<unknown> {
+    const k = this.#knowledge();
+    const q = params.get('q');
+    if (q === null || q.trim() === '') throw new UsageError('GET /kb/search needs a query: ?q=…', { path: 'q' });
+    const kText = params.get('k');
+    const kNum = kText === null ? undefined : /^\d{1,4}$/.test(kText) ? Number(kText) : NaN;
+    if (kNum !== undefined && Number.isNaN(kNum)) throw new UsageError(`k must be a positive integer, got ${JSON.stringify(kText)}`, { path: 'k', value: kText });
+    const mode = params.get('mode') ?? undefined;
+    const status = k.status();
+    // Checked before searching so that a node still ingesting answers at once instead of queueing behind the ingest.
+    if (status.state !== 'ready') throw new HttpFailure(503, notReady(status), { 'retry-after': status.state === 'failed' ? '60' : '2' });
+    try {
+      return await k.search({ query: q, ...(kNum !== undefined ? { k: kNum } : {}), ...(mode !== undefined ? { mode: mode as SearchMode } : {}) });
+    } catch (e) {
+      // The knowledge base may have stopped being ready between the check and the search (the node is stopping).
+      if (e instanceof KbConfigError && k.state !== 'ready') throw new HttpFailure(503, e);
+      throw e;
+    }
+  }
+
   async #swap(name: string, body: unknown): Promise<unknown> {
     this.#slot(name);
     const manifest = (body as { manifest?: unknown } | null)?.manifest;
@@ -217,9 +268,9 @@ export class AdminServer {
     this.#send(res, 200, 'application/octet-stream', out);
   }
 
-  /** The Prometheus text exposition (format 0.0.4) of every slot. */
+  /** The Prometheus text exposition (format 0.0.4) of every slot, and of the knowledge base when the node has one. */
   metrics(): string {
-    return renderMetrics(this.#opts.host.info().slots);
+    return renderMetrics(this.#opts.host.info().slots, this.#opts.knowledge?.status() ?? null);
   }
 
   #sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -361,7 +412,14 @@ function formatValue(v: number | null): string {
   return String(v);
 }
 
-export function renderMetrics(slots: readonly SlotInfo[]): string {
+/** The knowledge-base families: unlabelled, one sample each; sizes are NaN until the knowledge base is open. */
+const KB_FAMILIES: readonly { name: string; type: 'counter' | 'gauge'; help: string; value: (k: KnowledgeStatus) => number | null }[] = [
+  { name: 'x0t_kb_documents', type: 'gauge', help: 'Documents in the node\'s knowledge base.', value: (k) => k.stats?.documents ?? null },
+  { name: 'x0t_kb_chunks', type: 'gauge', help: 'Chunks in the node\'s knowledge base.', value: (k) => k.stats?.chunks ?? null },
+  { name: 'x0t_kb_searches_total', type: 'counter', help: 'Knowledge-base searches answered since the node started.', value: (k) => k.searches },
+];
+
+export function renderMetrics(slots: readonly SlotInfo[], knowledge: KnowledgeStatus | null = null): string {
   const lines: string[] = [];
   for (const f of FAMILIES) {
     lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
@@ -371,6 +429,11 @@ export function renderMetrics(slots: readonly SlotInfo[]): string {
         const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
         lines.push(`${f.name}${sample.suffix ?? ''}{${text}} ${formatValue(sample.value)}`);
       }
+    }
+  }
+  if (knowledge) {
+    for (const f of KB_FAMILIES) {
+      lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`, `${f.name} ${formatValue(f.value(knowledge))}`);
     }
   }
   return lines.join('\n') + '\n';

@@ -1,5 +1,6 @@
 // A running node: the PluginHost with its slots, the admin HTTP API, and a watch on the node manifest file so an
-// edit to it swaps slots live. Prints nothing: everything worth telling goes to `onEvent`.
+// edit to it swaps slots live, and the knowledge base when the manifest has one. Prints nothing: everything worth
+// telling goes to `onEvent`.
 import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
 import { parseEndpoint } from '../core/manifest/endpoint.js';
@@ -10,12 +11,14 @@ import { loadNodeSpec } from '../runtime/load-manifest.js';
 import type { ManifestVerifier } from '../runtime/manifest-verifier.js';
 import { PluginHost, type ApplyReport } from '../runtime/plugin-host.js';
 import { AdminServer } from './admin-server.js';
+import { NodeKnowledge, type KnowledgeEvent } from './node-knowledge.js';
 
 export type NodeEvent =
   | { readonly type: 'applied'; readonly report: ApplyReport }
   | { readonly type: 'watch-error'; readonly error: X0tError }
   | { readonly type: 'admin-swap'; readonly slot: string; readonly manifest: string; readonly ok: boolean; readonly code: string | null }
-  | { readonly type: 'plugin-log'; readonly plugin: string; readonly level: LogLevel; readonly message: string };
+  | { readonly type: 'plugin-log'; readonly plugin: string; readonly level: LogLevel; readonly message: string }
+  | { readonly type: 'kb'; readonly kb: KnowledgeEvent };
 
 export interface NodeRuntimeOptions {
   /** The node manifest file. */
@@ -48,6 +51,8 @@ export class NodeRuntime {
   readonly host: PluginHost;
   readonly admin: AdminServer;
   readonly manifestPath: string;
+  /** The node's knowledge base (null when the manifest has no `knowledge`); see NodeKnowledge.status(). */
+  readonly knowledge: NodeKnowledge | null;
   #stopWatching: (() => Promise<void>) | null;
   #stopping: Promise<void> | null = null;
   /** The verifier this runtime made (and so closes); null when the caller gave one. */
@@ -55,16 +60,22 @@ export class NodeRuntime {
 
   private constructor(
     host: PluginHost, admin: AdminServer, manifestPath: string, stopWatching: (() => Promise<void>) | null,
-    ownVerifier: TrustedManifestVerifier | null,
+    ownVerifier: TrustedManifestVerifier | null, knowledge: NodeKnowledge | null,
   ) {
     this.host = host;
+    this.knowledge = knowledge;
     this.admin = admin;
     this.manifestPath = manifestPath;
     this.#stopWatching = stopWatching;
     this.#ownVerifier = ownVerifier;
   }
 
-  /** Loads the manifest, opens every slot (each self-tested), binds the admin API, starts watching the file. */
+  /**
+   * Loads the manifest, opens every slot (each self-tested), binds the admin API, starts watching the file; then,
+   * when the manifest has `knowledge`, opens the knowledge base and runs its ingest in the background (the node
+   * serves meanwhile; a failure there is reported as a `kb` event and the node runs on without one). A change to
+   * `knowledge` in the manifest takes effect at the next start.
+   */
   static async start(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
     const manifestPath = resolve(opts.manifestPath);
     const spec = await loadNodeSpec(manifestPath);
@@ -83,10 +94,12 @@ export class NodeRuntime {
       await ownVerifier?.close();
       throw e;
     }
+    const knowledge = spec.knowledge === undefined ? null : new NodeKnowledge(spec.knowledge, (kb) => emit({ type: 'kb', kb }));
     let admin: AdminServer;
     try {
       admin = await AdminServer.start({
         host,
+        knowledge,
         listen,
         baseDir: process.cwd(),
         onSwap: (slot, manifest, outcome) => emit({
@@ -99,7 +112,8 @@ export class NodeRuntime {
       throw e;
     }
     const stopWatching = opts.watch === false ? null : host.watch(manifestPath);
-    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier);
+    knowledge?.start();
+    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier, knowledge);
   }
 
   get spec(): NodeSpec {
@@ -116,7 +130,10 @@ export class NodeRuntime {
     return dirname(this.manifestPath);
   }
 
-  /** Stops watching, closes the admin API, then drains and closes every slot. Safe to call more than once. */
+  /**
+   * Stops watching, closes the admin API, cuts a running knowledge-base ingest short and closes the knowledge base,
+   * then drains and closes every slot. Safe to call more than once.
+   */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       const stopWatching = this.#stopWatching;
@@ -126,6 +143,8 @@ export class NodeRuntime {
         await this.admin.close();
       } finally {
         try {
+          // A knowledge base that fails to close must not keep the slots open.
+          await this.knowledge?.close().catch(() => undefined);
           await this.host.close();
         } finally {
           await this.#ownVerifier?.close();

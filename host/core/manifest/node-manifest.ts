@@ -11,7 +11,11 @@ import { childIndex, childKey } from './field-path.js';
 import { fromAjvErrors, manifestInvalid } from './invalid.js';
 import {
   DEFAULT_ADMIN_ADDRESS,
+  DEFAULT_KNOWLEDGE,
   DEFAULT_NODE_POLICIES,
+  type KnowledgeEmbedder,
+  type KnowledgeIndex,
+  type KnowledgeSpec,
   type NodeSpec,
   type PeerSpec,
   type SlotSpec,
@@ -37,6 +41,16 @@ export interface NodeManifestV1 {
     drainTimeoutMs?: number;
     selfTest?: boolean;
   };
+  knowledge?: KnowledgeV1;
+}
+
+/** The `knowledge` section: paths relative to the manifest's folder. */
+export interface KnowledgeV1 {
+  dir: string;
+  models?: string;
+  embedder?: KnowledgeEmbedder;
+  index?: KnowledgeIndex;
+  ingest?: string[];
 }
 
 /** One `policies.trustedPluginKeys` item: a public-key file, or an inline key. */
@@ -94,6 +108,28 @@ function trustedKeys(entries: readonly TrustedKeyEntryV1[], required: boolean, c
     throw manifestInvalid(base, 'must list at least one key when policies.requireSignedPlugins is true (no plugin could load)', ctx);
   }
   return keys;
+}
+
+function knowledge(k: KnowledgeV1, ctx: ManifestContext): KnowledgeSpec {
+  const dir = resolve(ctx.baseDir, k.dir);
+  const seen = new Map<string, number>();
+  const ingest = (k.ingest ?? []).map((p, i) => {
+    const abs = resolve(ctx.baseDir, p);
+    const at = childIndex(childKey('knowledge', 'ingest'), i);
+    const first = seen.get(abs);
+    if (first !== undefined) throw manifestInvalid(at, `names the same path as knowledge.ingest[${first}] (${abs})`, ctx);
+    // Ingesting the knowledge base's own folder would feed its state files back into it.
+    if (abs === dir) throw manifestInvalid(at, `is the knowledge-base folder itself (${abs})`, ctx);
+    seen.set(abs, i);
+    return abs;
+  });
+  return {
+    dir,
+    models: k.models === undefined ? null : resolve(ctx.baseDir, k.models),
+    embedder: k.embedder ?? DEFAULT_KNOWLEDGE.embedder,
+    index: k.index ?? DEFAULT_KNOWLEDGE.index,
+    ingest,
+  };
 }
 
 /**
@@ -154,6 +190,7 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
       drainTimeoutMs: p.drainTimeoutMs ?? d.drainTimeoutMs,
       selfTest: p.selfTest ?? d.selfTest,
     },
+    ...(m.knowledge !== undefined ? { knowledge: knowledge(m.knowledge, ctx) } : {}),
     manifestPath: ctx.manifestPath,
   };
   return deepFreeze(spec);

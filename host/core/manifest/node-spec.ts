@@ -67,6 +67,26 @@ export interface NodePolicies {
   readonly selfTest: boolean;
 }
 
+/** Which embedder the node's knowledge base uses: auto = the one it was built with, else MiniLM when installed, else lexical. */
+export type KnowledgeEmbedder = 'auto' | 'minilm' | 'lexical';
+export type KnowledgeIndex = 'hnsw' | 'exact';
+export const KNOWLEDGE_EMBEDDERS: readonly KnowledgeEmbedder[] = Object.freeze(['auto', 'minilm', 'lexical'] as const);
+export const KNOWLEDGE_INDEXES: readonly KnowledgeIndex[] = Object.freeze(['hnsw', 'exact'] as const);
+
+/** The knowledge base a node holds (manifest `knowledge`); every path absolute (resolved against the manifest's folder). */
+export interface KnowledgeSpec {
+  /** The knowledge-base folder (created when new). */
+  readonly dir: string;
+  /** Models cache; null = the user's default cache ($X0T_MODELS_DIR or ~/.cache/x0tta6bl4/models). */
+  readonly models: string | null;
+  readonly embedder: KnowledgeEmbedder;
+  readonly index: KnowledgeIndex;
+  /** Files and folders ingested (incrementally) in the background each time the node starts; `[]` when none. */
+  readonly ingest: readonly string[];
+}
+
+export const DEFAULT_KNOWLEDGE: Readonly<Pick<KnowledgeSpec, 'embedder' | 'index'>> = Object.freeze({ embedder: 'auto', index: 'hnsw' });
+
 export interface NodeSpec {
   readonly identity: { readonly name: string; readonly trustDomain: string };
   readonly listen: { readonly admin: Endpoint; readonly mesh: readonly Endpoint[] };
@@ -74,6 +94,8 @@ export interface NodeSpec {
   /** Keyed by slot name; each value's `name` repeats its key. */
   readonly slots: Readonly<Record<string, SlotSpec>>;
   readonly policies: NodePolicies;
+  /** The node's knowledge base; the key is absent when the manifest has no `knowledge` section. */
+  readonly knowledge?: KnowledgeSpec;
   /** Absolute path of the manifest this spec came from; null when it did not come from a file. */
   readonly manifestPath: string | null;
 }

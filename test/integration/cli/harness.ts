@@ -155,6 +155,9 @@ export async function tempNodeManifest(
   const m = JSON.parse(await readFile(source, 'utf8')) as NodeManifestJson;
   delete m.$schema;
   for (const s of Object.values(m.slots)) s.plugin = resolve(dirname(source), s.plugin);
+  // The default node's knowledge base (a folder relative to the manifest, ingested at start) would land outside the
+  // temp folder and be shared by parallel nodes; tests that want one add their own in `edit`.
+  delete (m as { knowledge?: unknown }).knowledge;
   edit(m);
   await writeFile(file, JSON.stringify(m, null, 2));
   return {
