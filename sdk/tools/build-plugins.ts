@@ -34,7 +34,7 @@
 //                 library lacks.
 // C++ is compiled and linked by clang++ (`$X0T_CLANGXX`, else `clang++`) against libc++/libc++abi for wasm32
 // (Debian: libc++-14-dev-wasm32, libc++abi-14-dev-wasm32; built without threads or an exception runtime, so a plugin
-// that throws must define what a throw does, e.g. plugins/hnsw/cxa-throw.cpp). C plugins' arguments are unchanged.
+// that throws must define what a throw does, e.g. sdk/c/hnsw/cxa-throw.cpp). C plugins' arguments are unchanged.
 // Each source is compiled by clang for wasm32-wasi, then the objects are linked as a reactor without WASI
 // (-nostartfiles, no entry, stack first, stripped, no debug info), with relative paths from the repository root,
 // so the same clang gives the same bytes anywhere. The module must export exactly the fast path and Extism twins
