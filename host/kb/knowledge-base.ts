@@ -74,18 +74,8 @@ export interface IngestReport {
   readonly notices: readonly string[];
 }
 
-/** A chunk as search returns it. */
-export interface KbChunk {
-  readonly id: number;
-  readonly text: string;
-  readonly source: string;
-  readonly headingPath: readonly string[];
-  readonly start: number;
-  readonly end: number;
-  readonly kind: ChunkKind;
-  readonly chunker: ChunkerSpec;
-  readonly incident?: IncidentMetadata;
-}
+/** A chunk as search returns it: the stored chunk without the store's bookkeeping. */
+export type KbChunk = Omit<StoredChunk, 'document'>;
 
 export type SearchMode = 'vector' | 'bm25' | 'hybrid';
 
