@@ -6,26 +6,24 @@
 // takes an optional per-bucket weight vector with every batch. The knowledge base fits the weights on its corpus
 // (fitIdf), stores them (idf) and restores them after a restart (setIdf); vectors are only comparable under the same
 // weights, so a knowledge base re-embeds when it refits.
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { KbConfigError, MalformedOutputError } from '../errors/index.js';
 import type { PluginLimits, PluginSpec } from '../core/plugin-spec.js';
+import { builtinManifest } from '../runtime/builtin-manifest.js';
 import { loadPluginSpec } from '../runtime/load-manifest.js';
 import { Slot } from '../runtime/slot.js';
 import { EmbedderClient } from '../../sdk/abi/generated/clients.js';
 import { byteLengthEmbeddingBatch, byteLengthTextBatch } from '../../sdk/abi/generated/contract.js';
+import { textBatchOf } from '../../sdk/abi/text-batch.js';
 import type { Embedder } from './kb-types.js';
 
 export type PluginCall = (fn: string, input: Uint8Array) => Promise<Uint8Array>;
 
 export const LEXICAL_EMBEDDER_PLUGIN = 'lexical-embedder';
 
-/** The repository (or install) root, seen from this file once compiled (dist/host/kb/lexical-embedder.js). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** Path of the shipped plugin's manifest (manifests/plugins/lexical-embedder.json). */
 export function lexicalEmbedderManifest(): string {
-  return resolve(ROOT, 'manifests', 'plugins', `${LEXICAL_EMBEDDER_PLUGIN}.json`);
+  return builtinManifest(LEXICAL_EMBEDDER_PLUGIN);
 }
 
 export interface LexicalEmbedderOptions {
@@ -150,12 +148,7 @@ export class LexicalEmbedder implements Embedder {
   async #eachBatch(texts: readonly string[], weights: Float32Array, use: (vectors: Float32Array, first: number) => void): Promise<void> {
     let row = 0;
     for (const batch of this.#batches(texts, weights.length)) {
-      const ends = new Uint32Array(batch.length);
-      let total = 0;
-      batch.forEach((b, i) => { total += b.length; ends[i] = total; });
-      const utf8 = new Uint8Array(total);
-      batch.forEach((b, i) => utf8.set(b, i === 0 ? 0 : ends[i - 1]!));
-      const r = await this.#client.embed({ count: batch.length, bytesLen: total, weightsLen: weights.length, ends, utf8, weights });
+      const r = await this.#client.embed(textBatchOf(batch, weights));
       if (r.count !== batch.length || r.dim !== this.dim) {
         throw new MalformedOutputError(`the embedder returned ${r.count} × ${r.dim} for ${batch.length} texts of dimension ${this.dim}`, { count: r.count, dim: r.dim });
       }

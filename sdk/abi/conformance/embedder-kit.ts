@@ -4,6 +4,7 @@
 // accepted (empty, non-ASCII, invalid UTF-8: replaced, never refused), an optional weight vector of length dim
 // accepted and one of another length refused, and malformed frames refused. Texts are short so the kit stays fast.
 import { decodeEmbedderInfo, decodeEmbeddingBatch, encodeTextBatch, type EmbedderInfo } from '../generated/contract.js';
+import { textBatchOf } from '../text-batch.js';
 import { expectFailure, type ConformanceCase, type PluginCall } from './kit-types.js';
 
 const REFUSED = ['X0T_PLUGIN_ERROR'];
@@ -17,13 +18,7 @@ const TEXTS = [
 
 /** A TextBatch frame of `texts` (strings are UTF-8 encoded; byte arrays go as they are). */
 function batch(texts: readonly (string | Uint8Array)[], weights: Float32Array = new Float32Array(0)): Uint8Array {
-  const parts = texts.map((t) => (typeof t === 'string' ? utf8.encode(t) : t));
-  const ends = new Uint32Array(parts.length);
-  let total = 0;
-  parts.forEach((p, i) => { total += p.length; ends[i] = total; });
-  const bytes = new Uint8Array(total);
-  parts.forEach((p, i) => bytes.set(p, i === 0 ? 0 : ends[i - 1]!));
-  return encodeTextBatch({ count: parts.length, bytesLen: total, weightsLen: weights.length, ends, utf8: bytes, weights });
+  return encodeTextBatch(textBatchOf(texts.map((t) => (typeof t === 'string' ? utf8.encode(t) : t)), weights));
 }
 
 async function info(call: PluginCall): Promise<EmbedderInfo> {

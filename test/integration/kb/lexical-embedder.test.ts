@@ -12,6 +12,7 @@ import { loadPluginSpec } from '../../../host/runtime/load-manifest.js';
 import { Slot } from '../../../host/runtime/slot.js';
 import { runConformance } from '../../../sdk/abi/conformance/index.js';
 import { decodeEmbeddingBatch, encodeTextBatch } from '../../../sdk/abi/generated/contract.js';
+import { textBatchOf } from '../../../sdk/abi/text-batch.js';
 
 const utf8 = new TextEncoder();
 const MAX_PARTS = 32;
@@ -110,13 +111,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function textBatch(texts: readonly string[], weights = new Float32Array(0)): Uint8Array {
-  const parts = texts.map((t) => utf8.encode(t));
-  const ends = new Uint32Array(parts.length);
-  let total = 0;
-  parts.forEach((p, i) => { total += p.length; ends[i] = total; });
-  const bytes = new Uint8Array(total);
-  parts.forEach((p, i) => bytes.set(p, i === 0 ? 0 : ends[i - 1]!));
-  return encodeTextBatch({ count: parts.length, bytesLen: total, weightsLen: weights.length, ends, utf8: bytes, weights });
+  return encodeTextBatch(textBatchOf(texts.map((t) => utf8.encode(t)), weights));
 }
 
 const RUNBOOK = [
