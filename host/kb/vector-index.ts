@@ -11,14 +11,13 @@
 // A refusal that leaves the index as it was (badInput; `internal` when growth exceeds the memory limit) is rethrown
 // as the plugin reported it (PluginReportedError, details.status -1 / -2) and the index stays usable.
 // Searches may overlap; adds, removes, reset and load must not overlap each other (the counts would race).
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   decodeIndexChunk, decodeIndexInfo, decodeSearchResult, encodeIndexAdd, encodeIndexChunk, encodeIndexConfig,
   encodeLabelList, encodeSaveRequest, encodeSearchRequest, type IndexInfo,
 } from '../../sdk/abi/generated/contract.js';
 import { KbConfigError, KbIndexCorruptError, PluginReportedError } from '../errors/index.js';
 import type { PluginLimits, PluginSpec } from '../core/plugin-spec.js';
+import { builtinManifest } from '../runtime/builtin-manifest.js';
 import { loadPluginSpec } from '../runtime/load-manifest.js';
 import { Slot } from '../runtime/slot.js';
 import { metricCode, metricName, readIndexFile, writeIndexFile } from './index-file.js';
@@ -32,12 +31,9 @@ export const KB_HNSW_DEFAULTS: Readonly<Omit<VectorIndexParams, 'dim'>> = Object
 /** The built-in HNSW plugin's name (plugins/hnsw, manifests/plugins/hnsw.json). */
 export const BUILTIN_HNSW = 'hnsw';
 
-/** The repository (or install) root, seen from this file once compiled (dist/host/kb/vector-index.js). */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
 /** Path of the built-in HNSW plugin's manifest. */
 export function builtinHnswManifest(): string {
-  return resolve(ROOT, 'manifests', 'plugins', `${BUILTIN_HNSW}.json`);
+  return builtinManifest(BUILTIN_HNSW);
 }
 
 export type IndexCall = (fn: string, input: Uint8Array) => Promise<Uint8Array>;
