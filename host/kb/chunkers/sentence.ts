@@ -1,8 +1,9 @@
 // Sentence splitting and the sentence chunker. A sentence ends at `.`, `!`, `?` or `…` (plus closing quotes and
 // brackets) followed by whitespace, unless the period closes a known abbreviation or an initial, or the next word
 // starts in lower case; blank lines and line starts that open a list item, heading, quote, table row or code fence
-// also end a sentence. Decimals (`3.5`), versions and addresses (`10.0.0.1`) never qualify because no whitespace
-// follows their periods. Nothing inside inline code or a code fence is cut.
+// also end a sentence, and a code fence is a sentence of its own. Decimals (`3.5`), versions and addresses
+// (`10.0.0.1`) never qualify because no whitespace follows their periods. Nothing inside inline code or a code
+// fence is cut.
 import type { TextSpan } from './chunk.js';
 import { fixedSpans } from './fixed.js';
 import { type AtomicRanges, cutAt, insideAtomic, packSpans } from './spans.js';
@@ -59,7 +60,16 @@ function endsWithAbbreviation(text: string, start: number, dot: number): boolean
 
 /** Positions in `[start, end)` where a new sentence begins. */
 export function sentenceCuts(text: string, start: number, end: number, atomic: AtomicRanges = []): number[] {
-  const protectedRanges = mergeRanges(atomic, inlineCodeRanges(text, start, end));
+  // Inline code is looked for only between fences: otherwise the closing marker of a fence too long to be atomic
+  // pairs with the opening marker of the next fence, and the "inline code" between them hides that fence's start.
+  const inline: TextSpan[] = [];
+  let gap = start;
+  for (const r of atomic) {
+    if (r.start > gap) inline.push(...inlineCodeRanges(text, gap, Math.min(r.start, end)));
+    gap = Math.max(gap, r.end);
+  }
+  if (gap < end) inline.push(...inlineCodeRanges(text, gap, end));
+  const protectedRanges = mergeRanges(atomic, inline);
   const cuts: number[] = [];
   for (let i = start; i < end; i++) {
     const c = text[i]!;
@@ -85,6 +95,12 @@ export function sentenceCuts(text: string, start: number, end: number, atomic: A
     if (insideAtomic(protectedRanges, j)) continue;
     cuts.push(j);
     i = j - 1;
+  }
+  // A code fence is a sentence of its own: text on the line after its closing marker would otherwise join it into
+  // one unit that may not fit, and a unit that does not fit is cut by characters, fence and all.
+  for (const r of atomic) {
+    if (r.start > start && r.start < end) cuts.push(r.start);
+    if (r.end > start && r.end < end) cuts.push(r.end);
   }
   return [...new Set(cuts)].sort((a, b) => a - b);
 }

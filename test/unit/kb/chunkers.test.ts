@@ -84,6 +84,21 @@ describe('chunker properties', () => {
       }
     }), { numRuns: 200 });
   });
+
+  test('a fence after the closing marker of a fence too long to keep whole stays whole (seed 267697144)', () => {
+    // Found by the property above: the long fence's closing marker paired with the short fence's opening marker as
+    // "inline code", which hid the short fence's start, so it was cut by characters inside an over-long sentence.
+    const long = '```sh\n' + 'ip route show table all\n'.repeat(3) + '\n' + 'ip -6 route flush cache now\n'.repeat(4) + '```';
+    const short = '```sh\nip link set wlan0 down\nip link set wlan0 up\n```';
+    const between = Array.from({ length: 6 }, (_, i) => `token${i}${'q'.repeat(14)}`).join(' ') + ' done.';
+    const text = `# Fix\n\n${long}\n${between}\n${short}\n\nAfter.\n`;
+    const start = text.indexOf(short);
+    for (const name of ['paragraph', 'sentence'] as const) {
+      const chunks = chunkDocument('doc.md', text, 'markdown', { name, size: 100, overlap: 12 });
+      checkChunks(text, chunks, 100, 12);
+      assert.ok(chunks.some((c) => c.start <= start && c.end >= start + short.length), `${name}: short fence whole in a chunk`);
+    }
+  });
 });
 
 describe('sentence splitter', () => {
