@@ -105,6 +105,11 @@ export class ModelUnavailableError extends X0tError { readonly code = 'X0T_MODEL
 export class ModelRuntimeError extends X0tError { readonly code = 'X0T_MODEL_RUNTIME'; readonly exitCode = 53; }
 /** A document could not be read or parsed for ingestion (binary, malformed incident record); nothing is stored from it. */
 export class KbIngestError extends X0tError { readonly code = 'X0T_KB_INGEST'; readonly exitCode = 54; }
+/**
+ * A kernel call made by the driver failed (libbpf, bpf(2), netlink, a namespace or interface operation) on a machine
+ * that does support it; details carry `call` and `errno`. A missing kernel feature or permission is UnsupportedError.
+ */
+export class DriverError extends X0tError { readonly code = 'X0T_DRIVER'; readonly exitCode = 60; }
 
 type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
 
@@ -117,6 +122,7 @@ const CLASSES: readonly ErrorClass[] = [
   SlotUnavailableError, SwapRejectedError, UnsupportedError,
   FlProtocolError, FlRoundFailedError, FlConfigError, FlUpdateInvalidError, SecAggError,
   KbConfigError, KbIndexCorruptError, ModelUnavailableError, ModelRuntimeError, KbIngestError,
+  DriverError,
 ];
 
 /** code → class; built once, and checked for duplicate codes at module load. */
