@@ -1,4 +1,5 @@
 // `npm run bench -- <suite> [--quick] [--json]`: side-by-side benchmarks against peers in the same run.
+import { driverBench } from './driver.js';
 import { flBench } from './fl.js';
 import { pqcBench } from './pqc.js';
 import { runtimeBench } from './runtime.js';
@@ -11,7 +12,7 @@ async function vectorSuite(opts: BenchOptions): Promise<Record<string, unknown>>
 }
 
 const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = {
-  runtime: runtimeBench, pqc: pqcBench, fl: flBench, vector: vectorSuite,
+  runtime: runtimeBench, pqc: pqcBench, fl: flBench, vector: vectorSuite, driver: driverBench,
 };
 
 export interface BenchOptions {

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * x0t_xdp: per-peer packet/byte counters, source quarantine and rate-limited
+ * events for one interface. The map layouts are the contract with the host
+ * driver; bpf/README.md documents them. Only UAPI headers are used (no
+ * vmlinux.h) so the object is byte-identical on every build machine.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define X0T_PEERS_MAX 16384
+#define X0T_QUARANTINE_MAX 4096
+#define X0T_EVENTS_BYTES (256 * 1024)
+#define X0T_DEFAULT_EVENTS_PER_SEC 1000
+#define X0T_WINDOW_NS 1000000000ULL
+
+#define X0T_EVENT_NEW_PEER 1
+#define X0T_EVENT_DROP 2
+
+/* Ethernet header. Not the UAPI struct ethhdr: that one is packed, so clang reads its ethertype a byte at a
+ * time; this one has the same 14-byte layout with natural 2-byte alignment. */
+struct x0t_eth {
+	__u8 dst[ETH_ALEN];
+	__u8 src[ETH_ALEN];
+	__be16 proto;
+};
+
+/* 802.1Q / 802.1ad tag as it sits between the MAC addresses and the payload ethertype. */
+struct x0t_vlan_tag {
+	__be16 tci;
+	__be16 inner_proto;
+};
+
+struct x0t_in6 {
+	__u8 addr[16];
+};
+
+struct x0t_peer_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+struct x0t_quarantine {
+	__u64 drops;
+};
+
+struct x0t_event {
+	__u8 kind;
+	__u8 family;
+	__u16 reserved;
+	__u32 ifindex;
+	__u64 ts_ns;
+	__u8 addr[16];
+};
+
+struct x0t_config {
+	__u32 events_per_sec;
+	__u32 reserved;
+};
+
+struct x0t_stats {
+	__u64 events_sent;
+	__u64 events_suppressed;
+	__u64 ringbuf_full;
+	__u64 window_start_ns;
+	__u64 window_count;
+};
+
+/* The layouts are the contract with user space (bpf/README.md). */
+_Static_assert(sizeof(struct x0t_eth) == 14, "Ethernet header is 14 bytes");
+_Static_assert(sizeof(struct x0t_in6) == 16, "IPv6 key is 16 bytes");
+_Static_assert(sizeof(struct x0t_peer_stats) == 16, "peer counters are 16 bytes");
+_Static_assert(sizeof(struct x0t_quarantine) == 8, "quarantine value is 8 bytes");
+_Static_assert(sizeof(struct x0t_event) == 32, "event record is 32 bytes");
+_Static_assert(sizeof(struct x0t_config) == 8, "config is 8 bytes");
+_Static_assert(sizeof(struct x0t_stats) == 40, "stats are 40 bytes");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, X0T_PEERS_MAX);
+	__type(key, __u32);
+	__type(value, struct x0t_peer_stats);
+} peers_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, X0T_PEERS_MAX);
+	__type(key, struct x0t_in6);
+	__type(value, struct x0t_peer_stats);
+} peers_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, X0T_QUARANTINE_MAX);
+	__type(key, __u32);
+	__type(value, struct x0t_quarantine);
+} quarantine_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, X0T_QUARANTINE_MAX);
+	__type(key, struct x0t_in6);
+	__type(value, struct x0t_quarantine);
+} quarantine_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, X0T_EVENTS_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct x0t_config);
+} config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct x0t_stats);
+} stats SEC(".maps");
+
+/* Feature flags: each program below is x0t_handle() with a constant set, so
+ * the compiler removes the disabled parts and the variants can be benchmarked. */
+#define X0T_F_COUNT (1u << 0)
+#define X0T_F_QUARANTINE (1u << 1)
+#define X0T_F_EVENTS (1u << 2)
+
+/* Per-CPU token window: at most events_per_sec events per CPU per second.
+ * Per-CPU so no atomics are needed; the host sums the stats over CPUs. */
+static __always_inline void x0t_emit(struct xdp_md *ctx, __u8 kind, __u8 family,
+				     const void *addr, __u32 addr_len)
+{
+	__u32 zero = 0;
+	struct x0t_stats *st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
+		return;
+
+	__u32 limit = X0T_DEFAULT_EVENTS_PER_SEC;
+	struct x0t_config *cfg = bpf_map_lookup_elem(&config, &zero);
+	if (cfg && cfg->events_per_sec)
+		limit = cfg->events_per_sec;
+
+	__u64 now = bpf_ktime_get_ns();
+	if (now - st->window_start_ns >= X0T_WINDOW_NS) {
+		st->window_start_ns = now;
+		st->window_count = 0;
+	}
+	if (st->window_count >= limit) {
+		st->events_suppressed++;
+		return;
+	}
+	st->window_count++;
+
+	struct x0t_event ev = {};
+	ev.kind = kind;
+	ev.family = family;
+	ev.ifindex = ctx->ingress_ifindex;
+	ev.ts_ns = now;
+	if (addr_len == 4)
+		__builtin_memcpy(ev.addr, addr, 4);
+	else
+		__builtin_memcpy(ev.addr, addr, 16);
+
+	if (bpf_ringbuf_output(&events, &ev, sizeof(ev), 0) == 0)
+		st->events_sent++;
+	else
+		st->ringbuf_full++;
+}
+
+/* `key` is the source address as the map stores it: 4 bytes (IPv4) or 16 (IPv6). */
+static __always_inline void x0t_count(struct xdp_md *ctx, void *peers, const void *key,
+				      __u8 family, __u32 key_len, __u64 len, __u32 flags)
+{
+	struct x0t_peer_stats *ps = bpf_map_lookup_elem(peers, key);
+	if (ps) {
+		/* Per-CPU value: plain increments are race-free. */
+		ps->packets++;
+		ps->bytes += len;
+		return;
+	}
+	struct x0t_peer_stats first = { .packets = 1, .bytes = len };
+	/* BPF_NOEXIST: when several CPUs see a new peer at once only the one
+	 * whose insert wins reports it; the others add to their own slot. */
+	if (bpf_map_update_elem(peers, key, &first, BPF_NOEXIST) == 0) {
+		if (flags & X0T_F_EVENTS)
+			x0t_emit(ctx, X0T_EVENT_NEW_PEER, family, key, key_len);
+		return;
+	}
+	ps = bpf_map_lookup_elem(peers, key);
+	if (ps) {
+		ps->packets++;
+		ps->bytes += len;
+	}
+}
+
+static __always_inline int x0t_handle(struct xdp_md *ctx, __u32 flags)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = (__u64)(data_end - data);
+
+	struct x0t_eth *eth = data;
+	if ((void *)(eth + 1) > data_end)
+		return XDP_PASS;
+
+	__be16 proto = eth->proto;
+	void *l3 = eth + 1;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct x0t_vlan_tag *tag = l3;
+		if ((void *)(tag + 1) > data_end)
+			return XDP_PASS;
+		proto = tag->inner_proto;
+		l3 = tag + 1;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = l3;
+		if ((void *)(ip + 1) > data_end)
+			return XDP_PASS;
+		/* Version 4 and a header of at least 20 bytes, read from the first byte (no bitfields). */
+		__u8 vihl = *(__u8 *)ip;
+		if ((vihl >> 4) != 4 || (vihl & 0x0f) < 5)
+			return XDP_PASS;
+		__u32 saddr = ip->saddr;
+
+		if (flags & X0T_F_QUARANTINE) {
+			struct x0t_quarantine *q = bpf_map_lookup_elem(&quarantine_v4, &saddr);
+			if (q) {
+				__sync_fetch_and_add(&q->drops, 1);
+				if (flags & X0T_F_EVENTS)
+					x0t_emit(ctx, X0T_EVENT_DROP, 4, &saddr, 4);
+				return XDP_DROP;
+			}
+		}
+		if (flags & X0T_F_COUNT)
+			x0t_count(ctx, &peers_v4, &saddr, 4, 4, len, flags);
+		return XDP_PASS;
+	}
+
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_PASS;
+		if ((*(__u8 *)ip6 >> 4) != 6)
+			return XDP_PASS;
+		/* Aligned on the stack so the copy is four word moves, not sixteen byte moves. */
+		struct x0t_in6 saddr __attribute__((aligned(8)));
+		__builtin_memcpy(saddr.addr, &ip6->saddr, 16);
+
+		if (flags & X0T_F_QUARANTINE) {
+			struct x0t_quarantine *q = bpf_map_lookup_elem(&quarantine_v6, &saddr);
+			if (q) {
+				__sync_fetch_and_add(&q->drops, 1);
+				if (flags & X0T_F_EVENTS)
+					x0t_emit(ctx, X0T_EVENT_DROP, 6, saddr.addr, 16);
+				return XDP_DROP;
+			}
+		}
+		if (flags & X0T_F_COUNT)
+			x0t_count(ctx, &peers_v6, &saddr, 6, 16, len, flags);
+		return XDP_PASS;
+	}
+
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int x0t_xdp(struct xdp_md *ctx)
+{
+	return x0t_handle(ctx, X0T_F_COUNT | X0T_F_QUARANTINE | X0T_F_EVENTS);
+}
+
+SEC("xdp")
+int x0t_xdp_empty(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int x0t_xdp_count(struct xdp_md *ctx)
+{
+	return x0t_handle(ctx, X0T_F_COUNT);
+}
+
+SEC("xdp")
+int x0t_xdp_count_quarantine(struct xdp_md *ctx)
+{
+	return x0t_handle(ctx, X0T_F_COUNT | X0T_F_QUARANTINE);
+}
+
+char LICENSE[] SEC("license") = "GPL";

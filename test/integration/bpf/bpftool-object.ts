@@ -1,0 +1,191 @@
+// The XDP object loaded, attached and inspected with bpftool and iproute2 only, so the kernel program can be tested
+// (and benchmarked) without the TypeScript driver. Programs and maps are pinned under one folder of /sys/fs/bpf
+// named after the caller and the process id; attaching goes by program id because `ip netns exec` remounts /sys and
+// hides the pins inside a namespace. close() detaches what was attached and removes the pins, which frees the
+// programs and maps.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sh } from '../../support/netns.js';
+
+/** bpf/x0t_xdp.o in the repository (this file runs from dist/test/integration/bpf). */
+export const XDP_OBJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bpf', 'x0t_xdp.o');
+
+/** The datagram sender (udp-sender.ts) that tests and the benchmark run inside a namespace. */
+export const UDP_SENDER = fileURLToPath(new URL('./udp-sender.js', import.meta.url));
+
+export const XDP_PROGRAMS = ['x0t_xdp_empty', 'x0t_xdp_count', 'x0t_xdp_count_quarantine', 'x0t_xdp'] as const;
+export type XdpProgram = (typeof XDP_PROGRAMS)[number];
+
+export const XDP_PASS = 2;
+export const XDP_DROP = 1;
+
+const BPFTOOL = ['/usr/sbin/bpftool', '/sbin/bpftool', '/usr/bin/bpftool'].find((p) => existsSync(p));
+
+/** Why the object cannot be loaded here, or null when it can. */
+export function bpftoolUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'loading XDP programs needs root';
+  if (BPFTOOL === undefined) return 'bpftool is not installed';
+  if (!existsSync(XDP_OBJECT)) return `${XDP_OBJECT} is missing (npm run build:bpf)`;
+  const mounts = readFileSync('/proc/mounts', 'utf8');
+  if (!mounts.split('\n').some((l) => l.split(' ')[1] === '/sys/fs/bpf' && l.split(' ')[2] === 'bpf')) return 'bpffs is not mounted at /sys/fs/bpf';
+  return null;
+}
+
+function bpftool(args: readonly string[], ns?: string): Promise<string> {
+  const argv = [BPFTOOL ?? 'bpftool', ...args];
+  return sh(ns === undefined ? argv : ['ip', 'netns', 'exec', ns, ...argv]);
+}
+
+function bytesOf(hex: readonly string[]): Buffer {
+  return Buffer.from(hex.map((h) => Number.parseInt(h, 16)));
+}
+
+/** One map entry as raw bytes; per-CPU maps give one value per possible CPU. */
+export interface MapEntry { readonly key: Buffer; readonly values: readonly Buffer[] }
+
+/** Little-endian u64 fields of a value (all of the contract's counters are u64). */
+export function u64s(value: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let o = 0; o + 8 <= value.length; o += 8) out.push(value.readBigUInt64LE(o));
+  return out;
+}
+
+/** Sums u64 fields over the per-CPU values of an entry. */
+export function sumPerCpu(entry: MapEntry | undefined): bigint[] {
+  if (entry === undefined || entry.values.length === 0) return [];
+  const sums = u64s(entry.values[0]!).map(() => 0n);
+  for (const v of entry.values) u64s(v).forEach((x, i) => { sums[i]! += x; });
+  return sums;
+}
+
+/** Key bytes of an IPv4 address in network order, as the maps store it. */
+export function ipv4Key(addr: string): Buffer {
+  return Buffer.from(addr.split('.').map((p) => Number.parseInt(p, 10)));
+}
+
+/** Key bytes of an IPv6 address (full or `::`-compressed, no embedded IPv4). */
+export function ipv6Key(addr: string): Buffer {
+  const [head, tail] = addr.includes('::') ? addr.split('::') as [string, string] : [addr, undefined];
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16), i * 2));
+  return b;
+}
+
+function byteArgs(b: Buffer): string[] {
+  return [...b].map((x) => String(x));
+}
+
+export class PinnedXdpObject {
+  readonly dir: string;
+  readonly #ids = new Map<XdpProgram, number>();
+  readonly #attached: { ns: string; dev: string }[] = [];
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Loads every program of the object (maps shared) and pins them under /sys/fs/bpf/x0t_<tag>_<pid>. */
+  static async load(tag: string): Promise<PinnedXdpObject> {
+    const dir = `/sys/fs/bpf/x0t_${tag}_${process.pid}`;
+    rmSync(dir, { recursive: true, force: true }); // left over from a killed run with the same pid
+    await bpftool(['prog', 'loadall', XDP_OBJECT, dir, 'type', 'xdp', 'pinmaps', join(dir, 'maps')]);
+    const obj = new PinnedXdpObject(dir);
+    for (const p of XDP_PROGRAMS) {
+      const info = JSON.parse(await bpftool(['--json', 'prog', 'show', 'pinned', join(dir, p)])) as { id: number };
+      obj.#ids.set(p, info.id);
+    }
+    return obj;
+  }
+
+  id(prog: XdpProgram): number {
+    const id = this.#ids.get(prog);
+    if (id === undefined) throw new Error(`program ${prog} not loaded`);
+    return id;
+  }
+
+  get ids(): readonly number[] {
+    return [...this.#ids.values()];
+  }
+
+  /** Attaches a program to a device inside a namespace; `generic` forces skb mode. */
+  async attach(ns: string, dev: string, prog: XdpProgram, generic = false): Promise<void> {
+    await bpftool(['net', 'attach', generic ? 'xdpgeneric' : 'xdp', 'id', String(this.id(prog)), 'dev', dev, 'overwrite'], ns);
+    if (!this.#attached.some((a) => a.ns === ns && a.dev === dev)) this.#attached.push({ ns, dev });
+  }
+
+  async detach(ns: string, dev: string): Promise<void> {
+    // Detach both modes: only the one in use has a program; the other detach is a no-op.
+    await bpftool(['net', 'detach', 'xdp', 'dev', dev], ns).catch(() => undefined);
+    await bpftool(['net', 'detach', 'xdpgeneric', 'dev', dev], ns).catch(() => undefined);
+    const i = this.#attached.findIndex((a) => a.ns === ns && a.dev === dev);
+    if (i >= 0) this.#attached.splice(i, 1);
+  }
+
+  async dump(map: string): Promise<MapEntry[]> {
+    const rows = JSON.parse(await bpftool(['--json', 'map', 'dump', 'pinned', join(this.dir, 'maps', map)])) as {
+      key: string[]; value?: string[]; values?: { cpu: number; value: string[] }[];
+    }[];
+    return rows.map((r) => ({
+      key: bytesOf(r.key),
+      values: r.values !== undefined ? r.values.map((v) => bytesOf(v.value)) : r.value !== undefined ? [bytesOf(r.value)] : [],
+    }));
+  }
+
+  async lookup(map: string, key: Buffer): Promise<MapEntry | undefined> {
+    return (await this.dump(map)).find((e) => e.key.equals(key));
+  }
+
+  async update(map: string, key: Buffer, value: Buffer): Promise<void> {
+    await bpftool(['map', 'update', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key), 'value', ...byteArgs(value)]);
+  }
+
+  async delete(map: string, key: Buffer): Promise<void> {
+    await bpftool(['map', 'delete', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key)]);
+  }
+
+  /** Sets `config.events_per_sec` (0 = the built-in default). */
+  async setEventsPerSec(limit: number): Promise<void> {
+    const v = Buffer.alloc(8);
+    v.writeUInt32LE(limit, 0);
+    await this.update('config', Buffer.alloc(4), v);
+  }
+
+  /** `stats` summed over CPUs. */
+  async stats(): Promise<{ eventsSent: bigint; eventsSuppressed: bigint; ringbufFull: bigint }> {
+    const [sent = 0n, suppressed = 0n, full = 0n] = sumPerCpu(await this.lookup('stats', Buffer.alloc(4)));
+    return { eventsSent: sent, eventsSuppressed: suppressed, ringbufFull: full };
+  }
+
+  /** Runs a program once per repetition on `packetFile` with BPF_PROG_TEST_RUN; average ns per run and the verdict. */
+  async testRun(prog: XdpProgram, packetFile: string, repeat: number): Promise<{ retval: number; durationNs: number }> {
+    const out = JSON.parse(await bpftool(['--json', 'prog', 'run', 'pinned', join(this.dir, prog), 'data_in', packetFile, 'repeat', String(repeat)])) as { retval: number; duration: number };
+    return { retval: out.retval, durationNs: out.duration };
+  }
+
+  /** Detaches everything this object attached and removes its pins (the kernel then frees programs and maps). */
+  async close(): Promise<void> {
+    for (const a of [...this.#attached]) await this.detach(a.ns, a.dev);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Program ids from `ids` still loaded in the kernel (freeing after the last reference goes is asynchronous). */
+export async function programsStillLoaded(ids: readonly number[], waitMs = 2000): Promise<number[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const loaded = (JSON.parse(await bpftool(['--json', 'prog', 'show'])) as { id: number }[]).map((p) => p.id);
+    const left = ids.filter((id) => loaded.includes(id));
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** XDP programs attached to any interface of a namespace, per `bpftool net` (empty when none). */
+export async function xdpAttachedIn(ns: string): Promise<{ devname: string; id: number }[]> {
+  const out = JSON.parse(await bpftool(['--json', 'net', 'show'], ns)) as { xdp?: { devname: string; id: number }[] }[];
+  return out.flatMap((o) => o.xdp ?? []);
+}
