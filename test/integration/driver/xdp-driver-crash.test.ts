@@ -1,0 +1,130 @@
+// A crashed driver and its replacement (subnets 92 and 93): the child holding the driver is SIGKILLed after attach;
+// its pinned link keeps the program on the interface (quarantine fails closed); a new child on the same interface
+// finds the stale pins, detaches and replaces them (its status says what it replaced) and counts from then on; after
+// its close nothing of either is attached, pinned or loaded. Also: an x0t program attached by someone else through
+// netlink (`ip link set … xdp obj`) is removed on open, a foreign one makes open fail with DriverError.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DriverChild } from '../../support/driver-child-client.js';
+import { TestBpffs, programLoaded, sendUdp, staticNeighbours, udpFrameBytes, xdpAttached } from '../../support/driver-lab.js';
+import { NetnsLab, netnsUnavailable, sh, type VethLink } from '../../support/netns.js';
+
+const skip = (await netnsUnavailable()) ?? (existsSync('bpf/x0t_xdp.o') ? null : 'bpf/x0t_xdp.o is not built');
+
+/** The id of the XDP program attached to an interface (ip -j link show), or null. */
+async function attachedProgramId(lab: NetnsLab, ns: string, dev: string): Promise<number | null> {
+  const [link] = JSON.parse(await lab.exec(ns, ['ip', '-j', 'link', 'show', 'dev', dev])) as { xdp?: { prog?: { id: number } } }[];
+  return link!.xdp?.prog?.id ?? null;
+}
+
+describe('XDP driver after a crash (stale pins replaced, nothing left behind)', { skip: skip ?? false }, () => {
+  const lab = new NetnsLab('drvcr');
+  let ab: VethLink;
+  let bpffs: TestBpffs;
+
+  before(async () => {
+    await lab.addNamespace('a');
+    await lab.addNamespace('b');
+    await lab.addNamespace('c');
+    ab = await lab.link('a', 'b', 92);
+    await lab.link('b', 'c', 93);
+    await staticNeighbours(lab, ab, 'a', 'b');
+    bpffs = await TestBpffs.mount();
+  });
+
+  after(async () => {
+    await lab.close();
+    await bpffs?.unmount();
+    for (const ns of ['a', 'b', 'c']) assert.ok(!existsSync(`/run/netns/${lab.ns(ns)}`), `namespace ${ns} is gone`);
+  });
+
+  it('a new driver replaces the state of a SIGKILLed one', async () => {
+    const first = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const firstStatus = await first.ready;
+    await first.quarantineAdd(ab.a.ipv4);
+    first.kill('SIGKILL');
+    await first.exited;
+
+    // The pinned link outlived its process: still attached, still dropping the quarantined peer.
+    assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), firstStatus.programId);
+    assert.equal(bpffs.leftovers().length, 1, 'the crashed driver left its pin directory');
+    await sendUdp(lab, 'a', ab.b.ipv4, 5, 32);
+    const key = ab.a.ipv4.split('.');
+    const pinned = JSON.parse(await sh(['bpftool', '-j', 'map', 'lookup', 'pinned', join(firstStatus.pinDir!, 'quarantine_v4'), 'key', ...key])) as { formatted: { value: { drops: number } } };
+    assert.equal(pinned.formatted.value.drops, 5, 'the orphaned program still drops the quarantined peer');
+
+    const second = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const status = await second.ready;
+    assert.ok(status.staleReplaced, 'the status says a stale state was replaced');
+    assert.equal(status.staleReplaced.pinDir, firstStatus.pinDir);
+    assert.ok(status.staleReplaced.pins.includes('link'));
+    assert.ok(status.staleReplaced.pins.includes('peers_v4'));
+    assert.equal(status.staleReplaced.linkProgramId, firstStatus.programId);
+    assert.deepEqual(status.staleReplaced.detachedProgramIds, []);
+    assert.notEqual(status.programId, firstStatus.programId);
+    assert.equal(status.pinDir, firstStatus.pinDir, 'same interface, same pin directory');
+    assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), status.programId);
+    assert.equal(await programLoaded(firstStatus.programId!), false, 'the stale program is gone');
+
+    // Fresh maps: the old quarantine does not carry over (the node re-applies its own), and counting works.
+    assert.deepEqual(await second.quarantineList(), []);
+    await sendUdp(lab, 'a', ab.b.ipv4, 12, 50);
+    const peer = (await second.peers()).find((p) => p.address === ab.a.ipv4);
+    assert.deepEqual(peer, { address: ab.a.ipv4, family: 4, packets: 12, bytes: 12 * udpFrameBytes(4, 50), quarantined: false });
+
+    await second.close();
+    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false);
+    assert.deepEqual(bpffs.leftovers(), []);
+    assert.equal(await programLoaded(status.programId!), false);
+  });
+
+  it('removes an x0t program attached through netlink and refuses a foreign one', async () => {
+    // Ours, attached by iproute2 (libbpf inside `ip`), not through a link: found by name and detached.
+    await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'obj', 'bpf/x0t_xdp.o', 'sec', 'xdp']);
+    const leftover = await attachedProgramId(lab, 'b', ab.b.dev);
+    assert.ok(leftover !== null);
+    const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const status = await child.ready;
+    assert.deepEqual(status.staleReplaced?.detachedProgramIds, [leftover]);
+    assert.equal(status.staleReplaced?.pinDir, null);
+    assert.equal(status.mode, 'xdp-native');
+    await child.close();
+    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false);
+
+    // Someone else's program: the driver does not remove it, open fails with DriverError EBUSY.
+    const clang = (() => {
+      try {
+        execFileSync('clang', ['--version'], { stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      }
+    })();
+    if (!clang) return; // building the foreign program needs clang (present wherever bpf/ is built)
+    const dir = mkdtempSync(join(tmpdir(), 'x0t-foreign-'));
+    try {
+      writeFileSync(join(dir, 'foreign.c'), '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int other_prog(struct xdp_md *c) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
+      const triple = execFileSync('clang', ['-print-multiarch'], { encoding: 'utf8' }).trim();
+      await sh(['clang', '-O2', '-target', 'bpf', ...(triple ? ['-I', `/usr/include/${triple}`] : []), '-c', join(dir, 'foreign.c'), '-o', join(dir, 'foreign.o')]);
+      await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'obj', join(dir, 'foreign.o'), 'sec', 'xdp']);
+      const foreignId = await attachedProgramId(lab, 'b', ab.b.dev);
+      const refused = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+      await assert.rejects(refused.ready, (e: Error & { code?: string; details?: Record<string, unknown> }) => {
+        assert.equal(e.code, 'X0T_DRIVER');
+        assert.equal(e.details?.['programId'], foreignId);
+        assert.equal(e.details?.['program'], 'other_prog');
+        return true;
+      });
+      await refused.exited;
+      assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), foreignId, 'the foreign program is left alone');
+      assert.deepEqual(bpffs.leftovers(), [], 'a refused open pins nothing');
+    } finally {
+      await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'off']).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
