@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { UsageError } from '../errors/index.js';
+import { registerDriver } from './driver.js';
 import { registerFl } from './fl.js';
 import { registerKb } from './kb.js';
 import { registerKeysGen } from './keys-gen.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerPqc(program);
   registerFl(program);
   registerKb(program);
+  registerDriver(program);
   return program;
 }
 

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { asX0tError } from '../errors/index.js';
 import type { KnowledgeEvent } from '../node/node-knowledge.js';
 import { NodeRuntime, type NodeEvent } from '../node/node-runtime.js';
+import { describeDriver } from './driver-status.js';
 import { startDemo, type DemoLine } from './node-demo.js';
 import { printErrLine, printJson, printLine, withJson } from './output.js';
 
@@ -39,6 +40,13 @@ function describeEvent(e: NodeEvent): { text: string; stderr: boolean } | null {
       return { text: `[plugin ${e.plugin}] ${e.level}: ${e.message}`, stderr: e.level === 'warn' || e.level === 'error' };
     case 'kb':
       return describeKnowledge(e.kb);
+    case 'driver':
+      return {
+        text: e.driver.kind === 'new-peer'
+          ? `driver: new peer ${e.driver.address}`
+          : `driver: dropped a packet from quarantined ${e.driver.address}`,
+        stderr: false,
+      };
   }
 }
 
@@ -100,12 +108,14 @@ export function registerNodeStart(node: Command): void {
       printJson({
         event: 'started', node: info.node, admin: runtime.adminUrl, manifest: runtime.manifestPath,
         slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
+        driver: runtime.driver.status(),
       });
     } else {
       printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
       for (const s of info.slots) {
         printLine(`  slot ${s.name} (${s.capability}): ${s.plugin.name}@${s.plugin.version} ${s.plugin.isolation}, sha256 ${s.plugin.sha256.slice(0, 12)}…`);
       }
+      printLine(`  ${describeDriver(runtime.driver.status())}`);
       printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
     }
 

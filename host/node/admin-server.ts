@@ -8,6 +8,11 @@
 //   POST /slots/:name/call/:fn       raw bytes (≤ the plugin's maxInputBytes) → raw output bytes
 //   GET  /kb                         → the knowledge base's state (opening|ingesting|ready|failed), stats, notices
 //   GET  /kb/search?q=…&k=5&mode=hybrid → {query, mode, k, ms, notices, hits} as `x0t kb search --json` prints it
+//   GET  /driver                     → DriverStatus: mode (xdp-native|xdp-generic|userspace), interface, reason, …
+//   GET  /driver/peers               → {peers: PeerCounters[]} sorted by address
+//   GET  /driver/quarantine          → {quarantine: QuarantineEntry[]}
+//   POST /driver/quarantine          {"address": "10.0.0.2"} → {entry: QuarantineEntry, added}
+//   DELETE /driver/quarantine/:address → {address, removed: true}; 404 when the address is not quarantined
 //   GET  /metrics                    → Prometheus text exposition format 0.0.4
 //
 // Every failure is JSON `{error: {code, message, details}}` with an HTTP status chosen by the error's class.
@@ -21,7 +26,9 @@ import {
 import type { SearchMode } from '../kb/knowledge-base.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { SlotInfo } from '../runtime/slot.js';
+import type { NodeDriver } from './node-driver.js';
 import { notReady, type KnowledgeStatus, type NodeKnowledge } from './node-knowledge.js';
+import { escapeHelp, escapeLabel, formatValue } from './prometheus-text.js';
 
 /** Largest JSON request body the API reads (the swap request is a path). */
 const MAX_JSON_BODY = 64 * 1024;
@@ -60,6 +67,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   X0T_KB_INDEX_CORRUPT: 500,
   X0T_MODEL_UNAVAILABLE: 503,
   X0T_MODEL_RUNTIME: 500,
+  X0T_DRIVER: 500,
   X0T_INTERNAL: 500,
 };
 
@@ -76,6 +84,8 @@ export interface AdminServerOptions {
   readonly host: PluginHost;
   /** The node's knowledge base, served under /kb; null or absent when the node has none. */
   readonly knowledge?: NodeKnowledge | null;
+  /** The node's packet driver, served under /driver; null or absent when the server has none. */
+  readonly driver?: NodeDriver | null;
   /** Where to listen; port 0 picks a free port. */
   readonly listen: Pick<Endpoint, 'host' | 'port'>;
   /** Relative manifest paths in swap requests are resolved against this folder (default: the process's cwd). */
@@ -166,6 +176,10 @@ export class AdminServer {
           return this.#sendJson(res, 200, await this.#kbSearch(url.searchParams));
         }
       }
+      if (parts[0] === 'driver') {
+        const answer = await this.#driverRoute(req, method, parts);
+        if (answer !== undefined) return this.#sendJson(res, 200, answer);
+      }
       if (parts[0] === 'slots') {
         if (parts.length === 1) {
           allow(method, ['GET', 'HEAD']);
@@ -220,6 +234,43 @@ export class AdminServer {
     return k;
   }
 
+  #driver(): NodeDriver {
+    const d = this.#opts.driver;
+    if (!d) throw new HttpFailure(404, new UsageError('this admin API serves no packet driver', { path: 'driver' }));
+    return d;
+  }
+
+  /** The /driver endpoints; undefined for a path under /driver that is none of them (a 404). */
+  async #driverRoute(req: IncomingMessage, method: string, parts: readonly string[]): Promise<unknown> {
+    if (parts.length === 1) {
+      allow(method, ['GET', 'HEAD']);
+      return this.#driver().status();
+    }
+    if (parts.length === 2 && parts[1] === 'peers') {
+      allow(method, ['GET', 'HEAD']);
+      return { peers: this.#driver().peers() };
+    }
+    if (parts.length === 2 && parts[1] === 'quarantine') {
+      allow(method, ['GET', 'HEAD', 'POST']);
+      const d = this.#driver();
+      if (method !== 'POST') return { quarantine: d.quarantineList() };
+      const address = (await readJson(req) as { address?: unknown } | null)?.address;
+      if (typeof address !== 'string' || address === '') {
+        throw new UsageError('the quarantine request needs {"address": "<IPv4 or IPv6 address>"}', { path: 'address' });
+      }
+      return d.quarantineAdd(address);
+    }
+    if (parts.length === 3 && parts[1] === 'quarantine') {
+      allow(method, ['DELETE']);
+      const result = this.#driver().quarantineDelete(parts[2]!);
+      if (!result.removed) {
+        throw new HttpFailure(404, new UsageError(`${result.address} is not quarantined`, { path: 'address', value: result.address }));
+      }
+      return result;
+    }
+    return undefined;
+  }
+
   async #kbSearch(params: URLSearchParams): Promise<unknown> {
     const k = this.#knowledge();
     const q = params.get('q');
@@ -268,9 +319,12 @@ export class AdminServer {
     this.#send(res, 200, 'application/octet-stream', out);
   }
 
-  /** The Prometheus text exposition (format 0.0.4) of every slot, and of the knowledge base when the node has one. */
+  /**
+   * The Prometheus text exposition (format 0.0.4) of every slot, of the knowledge base when the node has one, and of
+   * the packet driver when the server has one.
+   */
   metrics(): string {
-    return renderMetrics(this.#opts.host.info().slots, this.#opts.knowledge?.status() ?? null);
+    return renderMetrics(this.#opts.host.info().slots, this.#opts.knowledge?.status() ?? null) + (this.#opts.driver?.metrics() ?? '');
   }
 
   #sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -381,11 +435,12 @@ const FAMILIES: readonly Family[] = [
     samples: (s) => [{ value: s.restarts }],
   },
   {
-    name: 'x0t_slot_latency_ms', type: 'summary',
-    help: 'Call latency in milliseconds over the slot\'s most recent calls (NaN before the first call).',
+    // Seconds, the Prometheus base unit (promtool's lint refuses abbreviated units such as _ms).
+    name: 'x0t_slot_latency_seconds', type: 'summary',
+    help: 'Call latency in seconds over the slot\'s most recent calls (NaN before the first call).',
     samples: (s) => [
-      { labels: { quantile: '0.5' }, value: s.latencyMs.p50 },
-      { labels: { quantile: '0.99' }, value: s.latencyMs.p99 },
+      { labels: { quantile: '0.5' }, value: s.latencyMs.p50 === null ? null : s.latencyMs.p50 / 1000 },
+      { labels: { quantile: '0.99' }, value: s.latencyMs.p99 === null ? null : s.latencyMs.p99 / 1000 },
     ],
   },
   {
@@ -396,21 +451,6 @@ const FAMILIES: readonly Family[] = [
     }],
   },
 ];
-
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function escapeHelp(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
-}
-
-function formatValue(v: number | null): string {
-  if (v === null || Number.isNaN(v)) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
-}
 
 /** The knowledge-base families: unlabelled, one sample each; sizes are NaN until the knowledge base is open. */
 const KB_FAMILIES: readonly { name: string; type: 'counter' | 'gauge'; help: string; value: (k: KnowledgeStatus) => number | null }[] = [

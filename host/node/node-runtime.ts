@@ -1,8 +1,9 @@
-// A running node: the PluginHost with its slots, the admin HTTP API, and a watch on the node manifest file so an
-// edit to it swaps slots live, and the knowledge base when the manifest has one. Prints nothing: everything worth
-// telling goes to `onEvent`.
+// A running node: the packet driver, the PluginHost with its slots, the admin HTTP API, and a watch on the node
+// manifest file so an edit to it swaps slots live, and the knowledge base when the manifest has one. Prints nothing:
+// everything worth telling goes to `onEvent`.
 import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
+import type { DriverEvent } from '../driver/packet-driver.js';
 import { parseEndpoint } from '../core/manifest/endpoint.js';
 import { TrustedManifestVerifier } from '../crypto/trusted-manifest-verifier.js';
 import { UsageError, type X0tError } from '../errors/index.js';
@@ -11,6 +12,7 @@ import { loadNodeSpec } from '../runtime/load-manifest.js';
 import type { ManifestVerifier } from '../runtime/manifest-verifier.js';
 import { PluginHost, type ApplyReport } from '../runtime/plugin-host.js';
 import { AdminServer } from './admin-server.js';
+import { NodeDriver } from './node-driver.js';
 import { NodeKnowledge, type KnowledgeEvent } from './node-knowledge.js';
 
 export type NodeEvent =
@@ -18,7 +20,8 @@ export type NodeEvent =
   | { readonly type: 'watch-error'; readonly error: X0tError }
   | { readonly type: 'admin-swap'; readonly slot: string; readonly manifest: string; readonly ok: boolean; readonly code: string | null }
   | { readonly type: 'plugin-log'; readonly plugin: string; readonly level: LogLevel; readonly message: string }
-  | { readonly type: 'kb'; readonly kb: KnowledgeEvent };
+  | { readonly type: 'kb'; readonly kb: KnowledgeEvent }
+  | { readonly type: 'driver'; readonly driver: DriverEvent };
 
 export interface NodeRuntimeOptions {
   /** The node manifest file. */
@@ -53,6 +56,8 @@ export class NodeRuntime {
   readonly manifestPath: string;
   /** The node's knowledge base (null when the manifest has no `knowledge`); see NodeKnowledge.status(). */
   readonly knowledge: NodeKnowledge | null;
+  /** The packet driver (XDP, or the user-space fallback whose status says why). */
+  readonly driver: NodeDriver;
   #stopWatching: (() => Promise<void>) | null;
   #stopping: Promise<void> | null = null;
   /** The verifier this runtime made (and so closes); null when the caller gave one. */
@@ -60,9 +65,10 @@ export class NodeRuntime {
 
   private constructor(
     host: PluginHost, admin: AdminServer, manifestPath: string, stopWatching: (() => Promise<void>) | null,
-    ownVerifier: TrustedManifestVerifier | null, knowledge: NodeKnowledge | null,
+    ownVerifier: TrustedManifestVerifier | null, knowledge: NodeKnowledge | null, driver: NodeDriver,
   ) {
     this.host = host;
+    this.driver = driver;
     this.knowledge = knowledge;
     this.admin = admin;
     this.manifestPath = manifestPath;
@@ -71,16 +77,20 @@ export class NodeRuntime {
   }
 
   /**
-   * Loads the manifest, opens every slot (each self-tested), binds the admin API, starts watching the file; then,
+   * Loads the manifest, opens the packet driver (XDP on the manifest's `driver.interface`, else the user-space driver
+   * with its reason; a required driver that cannot run fails the start), opens every slot (each self-tested), binds
+   * the admin API, starts watching the file; then,
    * when the manifest has `knowledge`, opens the knowledge base and runs its ingest in the background (the node
    * serves meanwhile; a failure there is reported as a `kb` event and the node runs on without one). A change to
-   * `knowledge` in the manifest takes effect at the next start.
+   * `knowledge` or `driver` in the manifest takes effect at the next start.
    */
   static async start(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
     const manifestPath = resolve(opts.manifestPath);
     const spec = await loadNodeSpec(manifestPath);
     const listen = opts.admin === undefined ? spec.listen.admin : parseHostPort(opts.admin);
     const emit = opts.onEvent ?? (() => undefined);
+    // The driver first: a required driver that cannot run fails the start before any slot is loaded.
+    const driver = await NodeDriver.open(spec.driver, (event) => emit({ type: 'driver', driver: event }));
     const ownVerifier = opts.verifier === undefined ? new TrustedManifestVerifier() : null;
     let host: PluginHost;
     try {
@@ -91,7 +101,12 @@ export class NodeRuntime {
         verifier: opts.verifier ?? ownVerifier!,
       });
     } catch (e) {
-      await ownVerifier?.close();
+      try {
+        await ownVerifier?.close();
+      } finally {
+        // The start's own failure is the one to report; the driver is closed (detached) either way.
+        await driver.close().catch(() => undefined);
+      }
       throw e;
     }
     const knowledge = spec.knowledge === undefined ? null : new NodeKnowledge(spec.knowledge, (kb) => emit({ type: 'kb', kb }));
@@ -100,6 +115,7 @@ export class NodeRuntime {
       admin = await AdminServer.start({
         host,
         knowledge,
+        driver,
         listen,
         baseDir: process.cwd(),
         onSwap: (slot, manifest, outcome) => emit({
@@ -107,13 +123,17 @@ export class NodeRuntime {
         }),
       });
     } catch (e) {
-      await host.close();
-      await ownVerifier?.close();
+      try {
+        await host.close();
+        await ownVerifier?.close();
+      } finally {
+        await driver.close().catch(() => undefined);
+      }
       throw e;
     }
     const stopWatching = opts.watch === false ? null : host.watch(manifestPath);
     knowledge?.start();
-    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier, knowledge);
+    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier, knowledge, driver);
   }
 
   get spec(): NodeSpec {
@@ -132,7 +152,8 @@ export class NodeRuntime {
 
   /**
    * Stops watching, closes the admin API, cuts a running knowledge-base ingest short and closes the knowledge base,
-   * then drains and closes every slot. Safe to call more than once.
+   * drains and closes every slot, and closes the packet driver (detaching the XDP program) whatever failed before.
+   * Safe to call more than once.
    */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -147,7 +168,11 @@ export class NodeRuntime {
           await this.knowledge?.close().catch(() => undefined);
           await this.host.close();
         } finally {
-          await this.#ownVerifier?.close();
+          try {
+            await this.#ownVerifier?.close();
+          } finally {
+            await this.driver.close();
+          }
         }
       }
     })();

@@ -2,7 +2,7 @@
 
 export type { ManifestContext } from './context.js';
 export { parsePluginManifest, MAX_IN_THREAD_TIMEOUT_MS, type PluginManifestV1 } from './plugin-manifest.js';
-export { parseNodeManifest, trustedKeyFiles, type KnowledgeV1, type NodeManifestV1, type TrustedKeyEntryV1 } from './node-manifest.js';
+export { parseNodeManifest, trustedKeyFiles, type DriverV1, type KnowledgeV1, type NodeManifestV1, type TrustedKeyEntryV1 } from './node-manifest.js';
 export {
   parsePublicKeyFile,
   parsePublicKeyText,
@@ -20,11 +20,15 @@ export {
 } from './signature-algorithms.js';
 export {
   DEFAULT_ADMIN_ADDRESS,
+  DEFAULT_DRIVER,
   DEFAULT_KNOWLEDGE,
   DEFAULT_NODE_POLICIES,
+  DRIVER_ATTACH_MODES,
   KNOWLEDGE_EMBEDDERS,
   KNOWLEDGE_INDEXES,
   type KnowledgeSpec,
+  type DriverAttachMode,
+  type DriverSpec,
   type BreakerPolicy,
   type Endpoint,
   type NodePolicies,

@@ -1,7 +1,7 @@
 // Node manifest (schema version 1) → frozen NodeSpec. Pure: no I/O; plugin manifest paths are resolved
 // against ctx.baseDir with node:path but not read here.
 
-import { resolve } from 'node:path';
+import { normalize, resolve } from 'node:path';
 import type { PluginLimits } from '../plugin-spec.js';
 import { isKnownCapability, KNOWN_CAPABILITIES } from './capabilities.js';
 import type { ManifestContext } from './context.js';
@@ -11,8 +11,11 @@ import { childIndex, childKey } from './field-path.js';
 import { fromAjvErrors, manifestInvalid } from './invalid.js';
 import {
   DEFAULT_ADMIN_ADDRESS,
+  DEFAULT_DRIVER,
   DEFAULT_KNOWLEDGE,
   DEFAULT_NODE_POLICIES,
+  type DriverAttachMode,
+  type DriverSpec,
   type KnowledgeEmbedder,
   type KnowledgeIndex,
   type KnowledgeSpec,
@@ -42,6 +45,17 @@ export interface NodeManifestV1 {
     selfTest?: boolean;
   };
   knowledge?: KnowledgeV1;
+  driver?: DriverV1;
+}
+
+/** The `driver` section: the interface the XDP program attaches to and how. */
+export interface DriverV1 {
+  interface: string;
+  mode?: DriverAttachMode;
+  eventsPerSecond?: number;
+  /** An absolute path inside a bpffs mount. */
+  pinRoot?: string;
+  required?: boolean;
 }
 
 /** The `knowledge` section: paths relative to the manifest's folder. */
@@ -132,6 +146,17 @@ function knowledge(k: KnowledgeV1, ctx: ManifestContext): KnowledgeSpec {
   };
 }
 
+function driver(d: DriverV1): DriverSpec {
+  // The schema checks every field (interface name rules, absolute pinRoot); only defaults are filled here.
+  return {
+    interface: d.interface,
+    mode: d.mode ?? DEFAULT_DRIVER.mode,
+    eventsPerSecond: d.eventsPerSecond ?? DEFAULT_DRIVER.eventsPerSecond,
+    pinRoot: d.pinRoot === undefined ? null : normalize(d.pinRoot),
+    required: d.required ?? DEFAULT_DRIVER.required,
+  };
+}
+
 /**
  * Validates a parsed node manifest and returns its deeply frozen spec with every default filled and slot
  * plugin paths made absolute. Trusted public-key files must be in `ctx.files` (loadNodeSpec reads them).
@@ -191,6 +216,7 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
       selfTest: p.selfTest ?? d.selfTest,
     },
     ...(m.knowledge !== undefined ? { knowledge: knowledge(m.knowledge, ctx) } : {}),
+    ...(m.driver !== undefined ? { driver: driver(m.driver) } : {}),
     manifestPath: ctx.manifestPath,
   };
   return deepFreeze(spec);

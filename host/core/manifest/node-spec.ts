@@ -87,6 +87,27 @@ export interface KnowledgeSpec {
 
 export const DEFAULT_KNOWLEDGE: Readonly<Pick<KnowledgeSpec, 'embedder' | 'index'>> = Object.freeze({ embedder: 'auto', index: 'hnsw' });
 
+/** How the XDP program attaches: native (in the NIC driver) with generic fallback, native only, or generic only. */
+export type DriverAttachMode = 'auto' | 'native' | 'generic';
+export const DRIVER_ATTACH_MODES: readonly DriverAttachMode[] = Object.freeze(['auto', 'native', 'generic'] as const);
+
+/** The packet driver a node runs (manifest `driver`). */
+export interface DriverSpec {
+  /** The network interface the XDP program attaches to (a Linux interface name, at most 15 bytes). */
+  readonly interface: string;
+  readonly mode: DriverAttachMode;
+  /** Ring-buffer events per second the kernel program may send (the rest are counted as suppressed). */
+  readonly eventsPerSecond: number;
+  /** The bpffs folder under which the driver pins its program and maps; null = the driver's default. */
+  readonly pinRoot: string | null;
+  /** When true, a node that cannot run XDP fails to start instead of falling back to the user-space driver. */
+  readonly required: boolean;
+}
+
+export const DEFAULT_DRIVER: Readonly<Pick<DriverSpec, 'mode' | 'eventsPerSecond' | 'required'>> = Object.freeze({
+  mode: 'auto', eventsPerSecond: 1000, required: false,
+});
+
 export interface NodeSpec {
   readonly identity: { readonly name: string; readonly trustDomain: string };
   readonly listen: { readonly admin: Endpoint; readonly mesh: readonly Endpoint[] };
@@ -96,6 +117,11 @@ export interface NodeSpec {
   readonly policies: NodePolicies;
   /** The node's knowledge base; the key is absent when the manifest has no `knowledge` section. */
   readonly knowledge?: KnowledgeSpec;
+  /**
+   * The packet driver; the key is absent when the manifest has no `driver` section (the node then runs the
+   * user-space driver).
+   */
+  readonly driver?: DriverSpec;
   /** Absolute path of the manifest this spec came from; null when it did not come from a file. */
   readonly manifestPath: string | null;
 }

@@ -131,7 +131,7 @@ describe('admin API of a running node', () => {
     const families = parseExposition(Buffer.from(r.bytes).toString('utf8'));
     const expect: Record<string, string> = {
       x0t_slot_calls_total: 'counter', x0t_slot_errors_total: 'counter', x0t_slot_restarts_total: 'counter',
-      x0t_slot_latency_ms: 'summary', x0t_slot_info: 'gauge',
+      x0t_slot_latency_seconds: 'summary', x0t_slot_info: 'gauge',
     };
     for (const [name, type] of Object.entries(expect)) {
       const f = families.get(name);
@@ -142,7 +142,7 @@ describe('admin API of a running node', () => {
     }
     const calls = families.get('x0t_slot_calls_total')!.samples.find((s) => s.labels['slot'] === 'selftest')!;
     assert.ok(calls.value >= 20);
-    const quantiles = families.get('x0t_slot_latency_ms')!.samples.filter((s) => s.labels['slot'] === 'selftest');
+    const quantiles = families.get('x0t_slot_latency_seconds')!.samples.filter((s) => s.labels['slot'] === 'selftest');
     assert.deepEqual(quantiles.map((s) => s.labels['quantile']).sort(), ['0.5', '0.99']);
     for (const q of quantiles) assert.ok(Number.isFinite(q.value) && q.value >= 0);
     const info = families.get('x0t_slot_info')!.samples.find((s) => s.labels['slot'] === 'selftest')!;
@@ -278,7 +278,7 @@ describe('renderMetrics', () => {
     const info = families.get('x0t_slot_info')!.samples[0]!;
     assert.equal(info.labels['plugin'], 'we\\ird\n"name"');
     assert.equal(info.labels['slot'], 'a"b');
-    const q = families.get('x0t_slot_latency_ms')!.samples;
+    const q = families.get('x0t_slot_latency_seconds')!.samples;
     assert.ok(q.every((s) => Number.isNaN(s.value)), 'no calls yet: quantiles are NaN');
   });
 });

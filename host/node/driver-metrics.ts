@@ -1,0 +1,43 @@
+// The packet driver's Prometheus families, appended to the node's /metrics: which driver runs (and on which
+// interface), per-peer packet and byte counters, the quarantine, and the event counters. Pure: takes a snapshot,
+// returns exposition text (format 0.0.4).
+import type { DriverEvent, DriverStatus, PeerCounters, QuarantineEntry } from '../driver/packet-driver.js';
+import { familyLines } from './prometheus-text.js';
+
+export type DriverEventKind = DriverEvent['kind'];
+export const DRIVER_EVENT_KINDS: readonly DriverEventKind[] = Object.freeze(['new-peer', 'drop'] as const);
+
+/** One reading of the driver, taken at once so the families agree with each other. */
+export interface DriverSnapshot {
+  readonly status: DriverStatus;
+  readonly peers: readonly PeerCounters[];
+  readonly quarantine: readonly QuarantineEntry[];
+  /** Events the node received from the driver, by kind. */
+  readonly eventsByKind: Readonly<Record<DriverEventKind, number>>;
+}
+
+export function renderDriverMetrics(d: DriverSnapshot): string {
+  const peer = (p: PeerCounters) => ({ peer: p.address, family: String(p.family) });
+  const lines = [
+    ...familyLines('x0t_driver_info', 'gauge',
+      'The packet driver the node runs (mode xdp-native, xdp-generic or userspace) and its interface (empty in user space); always 1.',
+      [{ labels: { mode: d.status.mode, interface: d.status.interface ?? '' }, value: 1 }]),
+    ...familyLines('x0t_driver_peer_packets_total', 'counter',
+      'Packets received from each peer address, as counted by the driver (dropped packets of a quarantined peer are not included).',
+      d.peers.map((p) => ({ labels: peer(p), value: p.packets }))),
+    ...familyLines('x0t_driver_peer_bytes_total', 'counter',
+      'Bytes received from each peer address, as counted by the driver.',
+      d.peers.map((p) => ({ labels: peer(p), value: p.bytes }))),
+    ...familyLines('x0t_driver_quarantined_peers', 'gauge', 'Addresses in the driver\'s quarantine list.',
+      [{ value: d.quarantine.length }]),
+    ...familyLines('x0t_driver_quarantine_drops_total', 'counter',
+      'Packets dropped from each quarantined address since it was quarantined.',
+      d.quarantine.map((q) => ({ labels: { peer: q.address }, value: q.drops }))),
+    ...familyLines('x0t_driver_events_total', 'counter', 'Driver events (new peer, drop) the node received, by kind.',
+      DRIVER_EVENT_KINDS.map((kind) => ({ labels: { kind }, value: d.eventsByKind[kind] }))),
+    ...familyLines('x0t_driver_events_suppressed_total', 'counter',
+      'Driver events not sent because of the rate limit or lost to a full ring buffer.',
+      [{ value: d.status.eventsSuppressed }]),
+  ];
+  return lines.join('\n') + '\n';
+}
