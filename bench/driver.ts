@@ -3,21 +3,27 @@
 //   prog run   — BPF_PROG_TEST_RUN via `bpftool prog run … repeat N`: the kernel runs the program N times on one
 //                frame and reports the mean ns per run (includes the test-run loop's own overhead, which is what the
 //                empty program measures). Frames: Ethernet+IPv4+UDP and Ethernet+IPv6+UDP, 92 bytes, from a source
-//                already in peers_v4/peers_v6 (the steady state: a known peer, not quarantined). Also the drop path
-//                (source quarantined) of the full program. Median of several repetitions, programs interleaved.
+//                already in peers_v4/peers_v6 (the steady state: a known peer, not quarantined) while the quarantine
+//                is in use (other addresses quarantined, their quarantine_filter bits set): ns_full. Also the same
+//                on a second object whose quarantine is empty (ns_full_quarantine_idle), a passing known peer whose
+//                filter bit is set without an entry (a stale bit or a bucket shared with a quarantined address: the
+//                worst case for passing traffic, ns_full_filter_hit), and the drop path (ns_full_drop). Median of
+//                several repetitions, programs, frames and objects interleaved.
 //   bpf_stats  — kernel.bpf_stats_enabled=1, each variant attached in turn (native XDP) on B's veth facing A in a
 //                namespace pair, a burst of UDP datagrams from A, then run_time_ns / run_cnt of the program from
 //                `bpftool prog show id N`. Real packets through the veth driver; the sysctl is restored afterwards.
-// Headline keys: ns_empty, ns_counter, ns_quarantine, ns_full (prog run, IPv4), stats_ns_* (bpf_stats).
+// Headline keys: ns_empty, ns_counter, ns_quarantine, ns_full (prog run, IPv4, quarantine in use),
+// ns_full_quarantine_idle, ns_full_filter_hit, ns_full_drop, stats_ns_* (bpf_stats).
 // Goal: ns_full ≤ 60. Needs root and bpftool; prints a skip line otherwise. Leaves no namespace, pin or program.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsLab, netnsUnavailable, sh } from '../test/support/netns.js';
 import {
-  PinnedXdpObject, UDP_SENDER, XDP_PROGRAMS, bpftoolUnavailable, ipv4Key, programsStillLoaded, type XdpProgram,
+  PinnedXdpObject, UDP_SENDER, XDP_DROP, XDP_PASS, XDP_PROGRAMS, bpftoolUnavailable, ipv4Key, ipv6Key, programsStillLoaded, type XdpProgram,
 } from '../test/integration/bpf/bpftool-object.js';
 import { udp4Frame, udp6Frame } from '../test/integration/bpf/frames.js';
+import { quarantineFilterBit } from '../host/driver/quarantine-filter.js';
 import type { BenchOptions } from './main.js';
 import { fmt, median } from './stats.js';
 
@@ -27,16 +33,17 @@ const SHORT: Record<XdpProgram, string> = {
 const GOAL_FULL_NS = 60;
 const STATS_SYSCTL = '/proc/sys/kernel/bpf_stats_enabled';
 
-async function progRunMedians(obj: PinnedXdpObject, files: Record<string, string>, repeat: number, reps: number): Promise<Record<string, number>> {
+/** One measured case: a program of an object on a frame, with the verdict it must give. */
+interface RunCase { readonly key: string; readonly obj: PinnedXdpObject; readonly prog: XdpProgram; readonly file: string; readonly retval: number }
+
+async function progRunMedians(cases: readonly RunCase[], repeat: number, reps: number): Promise<Record<string, number>> {
   const runs = new Map<string, number[]>();
-  // Interleave programs and frames within each repetition so drift (frequency, neighbours) hits all alike.
+  // Interleave all cases within each repetition so drift (frequency, neighbours) hits all alike.
   for (let r = 0; r < reps; r++) {
-    for (const [frame, file] of Object.entries(files)) {
-      for (const prog of XDP_PROGRAMS) {
-        const { durationNs } = await obj.testRun(prog, file, repeat);
-        const k = `${frame}:${prog}`;
-        runs.set(k, [...(runs.get(k) ?? []), durationNs]);
-      }
+    for (const c of cases) {
+      const { retval, durationNs } = await c.obj.testRun(c.prog, c.file, repeat);
+      if (retval !== c.retval) throw new Error(`${c.key}: ${c.prog} returned ${retval}, expected ${c.retval}`);
+      runs.set(c.key, [...(runs.get(c.key) ?? []), durationNs]);
     }
   }
   return Object.fromEntries([...runs].map(([k, v]) => [k, median(v)]));
@@ -61,34 +68,63 @@ export async function driverBench(opts: BenchOptions): Promise<Record<string, un
   const started = Date.now();
   const tmp = mkdtempSync(join(tmpdir(), 'x0t-bench-driver-'));
   const obj = await PinnedXdpObject.load('bench');
+  const idle = await PinnedXdpObject.load('bench-idle');
   const lab = new NetnsLab('bbpf');
   const previousStats = readFileSync(STATS_SYSCTL, 'utf8').trim();
   const result: Record<string, unknown> = {};
   try {
     // (a) prog run on a known peer.
     const files = {
-      v4: join(tmp, 'udp4.bin'), v6: join(tmp, 'udp6.bin'), drop: join(tmp, 'drop4.bin'),
+      v4: join(tmp, 'udp4.bin'), v6: join(tmp, 'udp6.bin'), drop: join(tmp, 'drop4.bin'), hit: join(tmp, 'hit4.bin'),
     };
+    const hitSource = '10.89.0.9';
     writeFileSync(files.v4, udp4Frame('10.89.0.1', '10.89.0.2', payload));
     writeFileSync(files.v6, udp6Frame('fd00:89::1', 'fd00:89::2', payload - 20));
     writeFileSync(files.drop, udp4Frame('10.89.0.66', '10.89.0.2', payload));
-    await obj.testRun('x0t_xdp', files.v4, 1); // the sources become known peers
-    await obj.testRun('x0t_xdp', files.v6, 1);
-    await obj.update('quarantine_v4', ipv4Key('10.89.0.66'), Buffer.alloc(8));
-    const known = await progRunMedians(obj, { v4: files.v4, v6: files.v6 }, repeat, reps);
-    const dropRuns: number[] = [];
-    for (let r = 0; r < reps; r++) dropRuns.push((await obj.testRun('x0t_xdp', files.drop, repeat)).durationNs);
-    log(`driver: bpftool prog run, ns per packet (mean of ${repeat} runs, median of ${reps}); 92-byte UDP frame from a known peer`);
-    log(`  ${'program'.padEnd(26)} ${'IPv4'.padStart(6)} ${'IPv6'.padStart(6)}`);
+    writeFileSync(files.hit, udp4Frame(hitSource, '10.89.0.2', payload));
+    for (const o of [obj, idle]) {
+      for (const f of [files.v4, files.v6, files.hit]) await o.testRun('x0t_xdp', f, 1); // the sources become known peers
+    }
+    // The quarantine in use on `obj`: a few other addresses, entries and filter bits as user space sets them.
+    const quarantined = [ipv4Key('10.89.0.66'), ipv4Key('10.89.0.67'), ipv4Key('10.89.0.68'), ipv6Key('fd00:89::66'), ipv6Key('fd00:89::67')];
+    for (const k of quarantined) await obj.quarantine(k);
+    const bits = new Set(quarantined.map((k) => quarantineFilterBit(k)));
+    for (const k of [ipv4Key('10.89.0.1'), ipv6Key('fd00:89::1')]) {
+      if (bits.has(quarantineFilterBit(k))) throw new Error('a benchmark source shares a filter bit with a quarantined address');
+    }
+    // A stale bit: the passing source's bit set without an entry (what a shared bucket costs).
+    await obj.setQuarantineFilter([...quarantined, ipv4Key(hitSource)]);
+    const cases: RunCase[] = [];
+    for (const [frame, file] of [['v4', files.v4], ['v6', files.v6]] as const) {
+      for (const prog of XDP_PROGRAMS) cases.push({ key: `${frame}:${prog}`, obj, prog, file, retval: XDP_PASS });
+      cases.push({ key: `${frame}:idle:x0t_xdp`, obj: idle, prog: 'x0t_xdp', file, retval: XDP_PASS });
+      cases.push({ key: `${frame}:idle:x0t_xdp_count_quarantine`, obj: idle, prog: 'x0t_xdp_count_quarantine', file, retval: XDP_PASS });
+    }
+    cases.push({ key: 'hit', obj, prog: 'x0t_xdp', file: files.hit, retval: XDP_PASS });
+    cases.push({ key: 'drop', obj, prog: 'x0t_xdp', file: files.drop, retval: XDP_DROP });
+    const m = await progRunMedians(cases, repeat, reps);
+    log(`driver: bpftool prog run, ns per packet (mean of ${repeat} runs, median of ${reps}); 92-byte UDP frame from a known peer;`);
+    log(`  quarantine in use (${quarantined.length} other addresses quarantined) unless "idle" (quarantine empty)`);
+    log(`  ${'program'.padEnd(32)} ${'IPv4'.padStart(6)} ${'IPv6'.padStart(6)}`);
     for (const p of XDP_PROGRAMS) {
-      const v4 = known[`v4:${p}`]!;
-      const v6 = known[`v6:${p}`]!;
-      log(`  ${p.padEnd(26)} ${fmt(v4, 0).padStart(6)} ${fmt(v6, 0).padStart(6)}`);
+      const v4 = m[`v4:${p}`]!;
+      const v6 = m[`v6:${p}`]!;
+      log(`  ${p.padEnd(32)} ${fmt(v4, 0).padStart(6)} ${fmt(v6, 0).padStart(6)}`);
       result[`ns_${SHORT[p]}`] = v4;
       result[`ns_${SHORT[p]}_v6`] = v6;
     }
-    result['ns_full_drop'] = median(dropRuns);
-    log(`  x0t_xdp, quarantined source (XDP_DROP + drop event; events suppressed after the first 1000/s): ${fmt(median(dropRuns), 0)}`);
+    const idleKeys = { x0t_xdp_count_quarantine: 'ns_quarantine_idle', x0t_xdp: 'ns_full_quarantine_idle' } as const;
+    for (const [p, key] of Object.entries(idleKeys)) {
+      const v4 = m[`v4:idle:${p}`]!;
+      const v6 = m[`v6:idle:${p}`]!;
+      log(`  ${`${p} (idle)`.padEnd(32)} ${fmt(v4, 0).padStart(6)} ${fmt(v6, 0).padStart(6)}`);
+      result[key] = v4;
+      result[`${key}_v6`] = v6;
+    }
+    result['ns_full_filter_hit'] = m['hit'];
+    result['ns_full_drop'] = m['drop'];
+    log(`  x0t_xdp, known peer whose filter bit is set without an entry (quarantine hash looked up, miss): ${fmt(m['hit']!, 0)}`);
+    log(`  x0t_xdp, quarantined source (XDP_DROP + drop event; events suppressed after the first 1000/s): ${fmt(m['drop']!, 0)}`);
     const overhead = result['ns_empty'] as number;
     log(`  net of the test-run loop (empty program): full ${fmt((result['ns_full'] as number) - overhead, 0)} ns`);
 
@@ -129,8 +165,9 @@ export async function driverBench(opts: BenchOptions): Promise<Record<string, un
     }
   } finally {
     writeFileSync(STATS_SYSCTL, previousStats);
-    const ids = obj.ids;
+    const ids = [...obj.ids, ...idle.ids];
     await obj.close();
+    await idle.close();
     await lab.close();
     rmSync(tmp, { recursive: true, force: true });
     const left = await programsStillLoaded(ids);

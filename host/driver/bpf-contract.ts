@@ -10,7 +10,10 @@ export const MAP_QUARANTINE_V6 = 'quarantine_v6';
 export const MAP_EVENTS = 'events';
 export const MAP_CONFIG = 'config';
 export const MAP_STATS = 'stats';
-export const MAP_NAMES = [MAP_PEERS_V4, MAP_PEERS_V6, MAP_QUARANTINE_V4, MAP_QUARANTINE_V6, MAP_EVENTS, MAP_CONFIG, MAP_STATS] as const;
+export const MAP_QUARANTINE_FILTER = 'quarantine_filter';
+export const MAP_NAMES = [
+  MAP_PEERS_V4, MAP_PEERS_V6, MAP_QUARANTINE_V4, MAP_QUARANTINE_V6, MAP_EVENTS, MAP_CONFIG, MAP_STATS, MAP_QUARANTINE_FILTER,
+] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 
 /** The product program and the benchmark's variants (all `SEC("xdp")`, sharing the maps). */
@@ -26,12 +29,27 @@ export const PEER_STATS_BYTES = 16;
 export const QUARANTINE_BYTES = 8;
 /** struct x0t_config { __u32 events_per_sec; __u32 reserved; } */
 export const CONFIG_BYTES = 8;
-/** struct x0t_stats { events_sent, events_suppressed, ringbuf_full, window_start_ns, window_count } (u64 each) */
-export const STATS_BYTES = 40;
-export const STATS_FIELDS = 5;
+/** struct x0t_stats { events_sent, events_suppressed, ringbuf_full, window_start_ns, window_count, peers_full } (u64 each) */
+export const STATS_BYTES = 48;
+export const STATS_FIELDS = 6;
 export const STATS_EVENTS_SENT = 0;
 export const STATS_EVENTS_SUPPRESSED = 1;
 export const STATS_RINGBUF_FULL = 2;
+/** Packets from a new source that found the peer table full (passed, not counted). */
+export const STATS_PEERS_FULL = 5;
+/** The quarantine pre-filter: one bit per bucket of source addresses (quarantine-filter.ts). */
+export const QUARANTINE_FILTER_BYTES = 8192;
+
+/** Key and value sizes (one CPU's value for per-CPU maps) the object must declare; checked at load. */
+export const MAP_SIZES: Readonly<Record<Exclude<MapName, 'events'>, { readonly key: number; readonly value: number }>> = {
+  peers_v4: { key: 4, value: PEER_STATS_BYTES },
+  peers_v6: { key: 16, value: PEER_STATS_BYTES },
+  quarantine_v4: { key: 4, value: QUARANTINE_BYTES },
+  quarantine_v6: { key: 16, value: QUARANTINE_BYTES },
+  config: { key: 4, value: CONFIG_BYTES },
+  stats: { key: 4, value: STATS_BYTES },
+  quarantine_filter: { key: 4, value: QUARANTINE_FILTER_BYTES },
+};
 
 /** struct x0t_event: kind u8 @0, family u8 @1, reserved u16 @2, ifindex u32 @4, ts_ns u64 @8, addr[16] @16. */
 export const EVENT_RECORD_BYTES = 32;

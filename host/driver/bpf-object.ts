@@ -2,7 +2,7 @@
 // descriptors until close(). Map access goes through BpfMap, which knows its key and value sizes.
 import { DriverError } from '../errors/index.js';
 import type { BpfObjectSpec } from './bpf-object-spec.js';
-import { MAP_NAMES, type MapName } from './bpf-contract.js';
+import { MAP_NAMES, MAP_SIZES, type MapName } from './bpf-contract.js';
 import { BPF_ANY, BPF_NOEXIST, type Libbpf, type NativePointer } from './libbpf.js';
 
 /** One map of a loaded (or pinned) object, by its file descriptor. */
@@ -88,6 +88,15 @@ export class LoadedBpfObject {
   mapFd(name: MapName): number {
     const map = this.lib.findMapByName(this.#live(), name);
     if (!map) throw new DriverError(`the BPF object ${this.spec.path} has no map ${name}`, { call: 'bpf_object__find_map_by_name', errno: 0, map: name });
+    // A layout that differs from the contract would make every lookup read or write the wrong number of bytes.
+    const want = name === 'events' ? null : MAP_SIZES[name];
+    const got = this.lib.mapSizes(map);
+    if (want && (got.keySize !== want.key || got.valueSize !== want.value)) {
+      throw new DriverError(`the BPF object ${this.spec.path} declares map ${name} with key ${got.keySize} B / value ${got.valueSize} B; ` +
+        `this host expects ${want.key} B / ${want.value} B (object and host are from different versions)`, {
+        call: 'bpf_map__value_size', errno: 0, map: name, keySize: got.keySize, valueSize: got.valueSize,
+      });
+    }
     return this.lib.mapFd(map);
   }
 

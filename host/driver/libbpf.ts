@@ -49,6 +49,8 @@ export interface Libbpf {
   programFd(prog: NativePointer): number;
   findMapByName(obj: NativePointer, name: string): NativePointer | null;
   mapFd(map: NativePointer): number;
+  /** The key and value sizes the object declares for a map (bytes; for per-CPU maps, one CPU's value). */
+  mapSizes(map: NativePointer): { readonly keySize: number; readonly valueSize: number };
   /** Creates an XDP bpf_link on `ifindex` with explicit mode flags (XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE). */
   linkCreateXdp(progFd: number, ifindex: number, flags: number): number;
   /** Forcibly detaches a link (whoever else holds it): the program leaves the interface at once. */
@@ -151,6 +153,8 @@ function bind(lib: LibraryHandle, captureLog: boolean): Libbpf {
     prog_fd: lib.func('int bpf_program__fd(void *prog)'),
     find_map: lib.func('void *bpf_object__find_map_by_name(void *obj, const char *name)'),
     map_fd: lib.func('int bpf_map__fd(void *map)'),
+    map_key_size: lib.func('uint32_t bpf_map__key_size(void *map)'),
+    map_value_size: lib.func('uint32_t bpf_map__value_size(void *map)'),
     link_create: lib.func('int bpf_link_create(int prog_fd, int target_fd, int attach_type, const void *opts)'),
     link_detach: lib.func('int bpf_link_detach(int link_fd)'),
     xdp_query: lib.func('int bpf_xdp_query(int ifindex, int flags, void *opts)'),
@@ -226,6 +230,9 @@ function bind(lib: LibraryHandle, captureLog: boolean): Libbpf {
       const fd = f.map_fd(map) as number;
       if (fd < 0) fail('bpf_map__fd', fd);
       return fd;
+    },
+    mapSizes(map) {
+      return { keySize: f.map_key_size(map) as number, valueSize: f.map_value_size(map) as number };
     },
     linkCreateXdp(progFd, ifindex, flags) {
       // struct bpf_link_create_opts (libbpf 1.1.2, sizeof checked): size_t sz @0; __u32 flags @8; 64 bytes in all.

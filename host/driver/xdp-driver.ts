@@ -22,6 +22,7 @@ import {
   MAP_CONFIG,
   MAP_EVENTS,
   MAP_NAMES,
+  MAP_QUARANTINE_FILTER,
   MAP_PEERS_V4,
   MAP_PEERS_V6,
   MAP_QUARANTINE_V4,
@@ -33,12 +34,15 @@ import {
   PROGRAM_PREFIX,
   QUARANTINE_BYTES,
   STATS_BYTES,
+  QUARANTINE_FILTER_BYTES,
   STATS_EVENTS_SUPPRESSED,
   STATS_FIELDS,
+  STATS_PEERS_FULL,
   STATS_RINGBUF_FULL,
   type MapName,
   type ProgramName,
 } from './bpf-contract.js';
+import { quarantineFilter, setFilterBit } from './quarantine-filter.js';
 import { BpfMap, LoadedBpfObject } from './bpf-object.js';
 import { loadBpfObjectSpec, type BpfObjectSpec } from './bpf-object-spec.js';
 import { compareAddressKeys, decodeAddress, peerKey, type AddressKey } from './ip-address.js';
@@ -86,6 +90,11 @@ export interface XdpDriverStatus extends DriverStatus {
   readonly staleReplaced: StaleReplacement | null;
   /** The ring-buffer reader's failure (code and message), if it stopped on one; events then no longer arrive. */
   readonly eventReaderError: { readonly code: string; readonly message: string } | null;
+  /**
+   * Packets from new sources that found the peer table full (16384 per family): passed, but neither counted nor
+   * reported. Non-zero means a source-spoofing flood or a mesh larger than the table.
+   */
+  readonly peerTableFull: number;
 }
 
 export interface XdpPacketDriver extends PacketDriver {
@@ -261,12 +270,16 @@ class XdpDriver implements XdpPacketDriver {
   readonly #peers: Record<PeerFamily, BpfMap>;
   readonly #quarantine: Record<PeerFamily, BpfMap>;
   readonly #stats: BpfMap;
+  /** The quarantine pre-filter, and the bits this driver last wrote to it (the program starts with all clear). */
+  readonly #filterMap: BpfMap;
+  #filter: Uint8Array = new Uint8Array(QUARANTINE_FILTER_BYTES);
   readonly #listeners = new Set<(event: DriverEvent) => void>();
   #reader: RingBufferReader | null = null;
   #readerError: X0tError | null = null;
   #delivered = 0;
-  /** The last suppressed count read, kept for status() after close. */
+  /** The last suppressed and table-full counts read, kept for status() after close. */
   #suppressed = 0;
+  #peerTableFull = 0;
   #closing: Promise<void> | null = null;
 
   constructor(parts: XdpDriverParts) {
@@ -281,6 +294,7 @@ class XdpDriver implements XdpPacketDriver {
       6: new BpfMap(lib, MAP_QUARANTINE_V6, fd(MAP_QUARANTINE_V6), 16, QUARANTINE_BYTES),
     };
     this.#stats = new BpfMap(lib, MAP_STATS, fd(MAP_STATS), 4, perCpuBuffer(STATS_BYTES, this.#ncpus).length);
+    this.#filterMap = new BpfMap(lib, MAP_QUARANTINE_FILTER, fd(MAP_QUARANTINE_FILTER), 4, QUARANTINE_FILTER_BYTES);
   }
 
   async startReader(pollTimeoutMs: number): Promise<void> {
@@ -321,6 +335,7 @@ class XdpDriver implements XdpPacketDriver {
       if (value) {
         const sums = sumPerCpuU64(value, STATS_BYTES, this.#ncpus, STATS_FIELDS);
         this.#suppressed = Number(sums[STATS_EVENTS_SUPPRESSED]! + sums[STATS_RINGBUF_FULL]!);
+        this.#peerTableFull = Number(sums[STATS_PEERS_FULL]!);
       }
     }
     const p = this.#p;
@@ -337,6 +352,7 @@ class XdpDriver implements XdpPacketDriver {
       program: p.program,
       staleReplaced: p.staleReplaced,
       eventReaderError: this.#readerError ? { code: this.#readerError.code, message: this.#readerError.message } : null,
+      peerTableFull: this.#peerTableFull,
     };
   }
 
@@ -357,16 +373,30 @@ class XdpDriver implements XdpPacketDriver {
     return rows.sort((a, b) => compareAddressKeys(a.key, b.key)).map((r) => r.counters);
   }
 
+  // The program consults quarantine_v4/v6 only for sources whose pre-filter bit is set. Ordering keeps enforcement
+  // exact: a bit is set before its entry is inserted, and cleared only by a rebuild from the entries that remain
+  // after a delete. A stale bit costs a lookup, never a missed drop. This driver is the maps' only writer.
+
   quarantineAdd(address: string): void {
     this.#open();
     const key = peerKey(address);
+    const next = this.#filter.slice();
+    setFilterBit(next, key.bytes);
+    this.#writeFilter(next);
     this.#quarantine[key.family].insert(key.bytes, new Uint8Array(QUARANTINE_BYTES)); // present already: keep its drops
   }
 
   quarantineDelete(address: string): boolean {
     this.#open();
     const key = peerKey(address);
-    return this.#quarantine[key.family].delete(key.bytes);
+    const removed = this.#quarantine[key.family].delete(key.bytes);
+    if (removed) this.#writeFilter(quarantineFilter([...this.#quarantine[4].keys(), ...this.#quarantine[6].keys()]));
+    return removed;
+  }
+
+  #writeFilter(next: Uint8Array): void {
+    this.#filterMap.put(new Uint8Array(4), next);
+    this.#filter = next;
   }
 
   quarantineList(): QuarantineEntry[] {

@@ -3,10 +3,12 @@
 // named after the caller and the process id; attaching goes by program id because `ip netns exec` remounts /sys and
 // hides the pins inside a namespace. close() detaches what was attached and removes the pins, which frees the
 // programs and maps.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sh } from '../../support/netns.js';
+import { quarantineFilter } from '../../../host/driver/quarantine-filter.js';
 
 /** bpf/x0t_xdp.o in the repository (this file runs from dist/test/integration/bpf). */
 export const XDP_OBJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bpf', 'x0t_xdp.o');
@@ -143,6 +145,18 @@ export class PinnedXdpObject {
     await bpftool(['map', 'update', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key), 'value', ...byteArgs(value)]);
   }
 
+  /** Many updates of one map in one `bpftool batch` (per-CPU maps: the value goes to every CPU). */
+  async updateMany(map: string, entries: Iterable<{ key: Buffer; value: Buffer }>): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'x0t-bpftool-batch-'));
+    try {
+      const lines = [...entries].map((e) => ['map', 'update', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(e.key), 'value', ...byteArgs(e.value)].join(' '));
+      writeFileSync(join(dir, 'batch'), `${lines.join('\n')}\n`);
+      await bpftool(['batch', 'file', join(dir, 'batch')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   async delete(map: string, key: Buffer): Promise<void> {
     await bpftool(['map', 'delete', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key)]);
   }
@@ -154,10 +168,35 @@ export class PinnedXdpObject {
     await this.update('config', Buffer.alloc(4), v);
   }
 
-  /** `stats` summed over CPUs. */
-  async stats(): Promise<{ eventsSent: bigint; eventsSuppressed: bigint; ringbufFull: bigint }> {
-    const [sent = 0n, suppressed = 0n, full = 0n] = sumPerCpu(await this.lookup('stats', Buffer.alloc(4)));
-    return { eventsSent: sent, eventsSuppressed: suppressed, ringbufFull: full };
+  /** `stats` summed over CPUs (struct x0t_stats: 6 u64, peers_full last). */
+  async stats(): Promise<{ eventsSent: bigint; eventsSuppressed: bigint; ringbufFull: bigint; peersFull: bigint }> {
+    const [sent = 0n, suppressed = 0n, full = 0n, , , peersFull = 0n] = sumPerCpu(await this.lookup('stats', Buffer.alloc(4)));
+    return { eventsSent: sent, eventsSuppressed: suppressed, ringbufFull: full, peersFull };
+  }
+
+  /** Writes `quarantine_filter` with exactly the bits of `keys` (4- or 16-byte source keys). */
+  async setQuarantineFilter(keys: Iterable<Buffer>): Promise<void> {
+    await this.update('quarantine_filter', Buffer.alloc(4), Buffer.from(quarantineFilter(keys)));
+  }
+
+  /** Every key of quarantine_v4 and quarantine_v6. */
+  async quarantinedKeys(): Promise<Buffer[]> {
+    return [...(await this.dump('quarantine_v4')), ...(await this.dump('quarantine_v6'))].map((e) => e.key);
+  }
+
+  /**
+   * Quarantines a source the way user space must (bpf/README.md): its filter bit first, then the entry
+   * `{drops: 0}` in quarantine_v4 (4-byte key) or quarantine_v6 (16-byte key).
+   */
+  async quarantine(key: Buffer): Promise<void> {
+    await this.setQuarantineFilter([...(await this.quarantinedKeys()), key]);
+    await this.update(key.length === 4 ? 'quarantine_v4' : 'quarantine_v6', key, Buffer.alloc(8));
+  }
+
+  /** Releases a source: deletes the entry, then rewrites the filter from the entries left. */
+  async release(key: Buffer): Promise<void> {
+    await this.delete(key.length === 4 ? 'quarantine_v4' : 'quarantine_v6', key);
+    await this.setQuarantineFilter(await this.quarantinedKeys());
   }
 
   /** Runs a program once per repetition on `packetFile` with BPF_PROG_TEST_RUN; average ns per run and the verdict. */

@@ -177,12 +177,12 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
   it('quarantine_v4 drops exactly the next packets from A; deleting the entry lets traffic through', async () => {
     const key = ipv4Key(ab.a.ipv4);
     const before = await counters('peers_v4', key);
-    await obj.update('quarantine_v4', key, Buffer.alloc(8));
+    await obj.quarantine(key);
     assert.equal(await ping(ab.b.ipv4, 5), 0, 'no echo reply while quarantined');
     await sendUdp(ab.b.ipv4, 30, 64);
     assert.equal(await settle(() => drops('quarantine_v4', key), 35n), 35n);
     assert.deepEqual(await counters('peers_v4', key), before, 'dropped packets are not counted as traffic');
-    await obj.delete('quarantine_v4', key);
+    await obj.release(key);
     assert.equal(await ping(ab.b.ipv4, 3), 3);
     const want: [bigint, bigint] = [before[0] + 3n, before[1] + BigInt(3 * (ETH + IPV4 + L4 + PING_PAYLOAD))];
     assert.deepEqual(await settle(() => counters('peers_v4', key), want), want);
@@ -191,12 +191,12 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
   it('quarantine_v6 drops exactly the next packets from A and releases', async () => {
     const key = ipv6Key(ab.a.ipv6);
     const before = await counters('peers_v6', key);
-    await obj.update('quarantine_v6', key, Buffer.alloc(8));
+    await obj.quarantine(key);
     assert.equal(await ping(ab.b.ipv6, 4), 0);
     await sendUdp(ab.b.ipv6, 12, 64);
     assert.equal(await settle(() => drops('quarantine_v6', key), 16n), 16n);
     assert.deepEqual(await counters('peers_v6', key), before);
-    await obj.delete('quarantine_v6', key);
+    await obj.release(key);
     assert.equal(await ping(ab.b.ipv6, 2), 2);
   });
 
@@ -207,11 +207,11 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
       const key = ipv4Key(extra);
       const keys0 = await keyCount();
       const events0 = await eventTotal();
-      await obj.update('quarantine_v4', key, Buffer.alloc(8));
+      await obj.quarantine(key);
       await sendUdp(ab.b.ipv4, 7, 32, [extra]);
       assert.equal(await settle(() => drops('quarantine_v4', key), 7n), 7n);
       assert.deepEqual(await counters('peers_v4', key), [0n, 0n], 'a quarantined source is not a peer');
-      await obj.delete('quarantine_v4', key);
+      await obj.release(key);
       await sendUdp(ab.b.ipv4, 3, 32, [extra]);
       const want: [bigint, bigint] = [3n, BigInt(3 * (ETH + IPV4 + L4 + 32))];
       assert.deepEqual(await settle(() => counters('peers_v4', key), want), want);
@@ -292,7 +292,7 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
     assert.equal((await obj.testRun('x0t_xdp', await packetFile('vlan6.bin', tagged6), 2)).retval, XDP_PASS);
     assert.deepEqual(await counters('peers_v6', ipv6Key('2001:db8::10')), [2n, BigInt(2 * (ETH + 4 + IPV6 + L4 + 20))]);
 
-    await obj.update('quarantine_v6', ipv6Key('2001:db8::10'), Buffer.alloc(8));
+    await obj.quarantine(ipv6Key('2001:db8::10'));
     for (const prog of ['x0t_xdp', 'x0t_xdp_count_quarantine'] as const) {
       assert.equal((await obj.testRun(prog, await packetFile('vlan6.bin', tagged6), 1)).retval, XDP_DROP, prog);
     }
@@ -300,7 +300,7 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
     assert.equal((await obj.testRun('x0t_xdp_empty', await packetFile('vlan6.bin', tagged6), 1)).retval, XDP_PASS);
     assert.equal(await drops('quarantine_v6', ipv6Key('2001:db8::10')), 2n);
     assert.deepEqual(await counters('peers_v6', ipv6Key('2001:db8::10')), [3n, BigInt(3 * (ETH + 4 + IPV6 + L4 + 20))], 'count-only counted its run');
-    await obj.delete('quarantine_v6', ipv6Key('2001:db8::10'));
+    await obj.release(ipv6Key('2001:db8::10'));
   });
 
   it('counts the same in generic (skb) mode', async () => {

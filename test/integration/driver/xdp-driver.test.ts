@@ -98,6 +98,9 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
     // Un-quarantine restores counting.
     assert.equal(await child.quarantineDelete(a4), true);
     assert.equal(await child.quarantineDelete(a4), false, 'a second delete finds nothing');
+    // Releasing one address rebuilds the pre-filter from what remains: the other is still dropped.
+    assert.equal(await ping(lab, 'a', ab.b.ipv6, 2), 0, 'A over IPv6 is still quarantined');
+    assert.deepEqual(await child.quarantineList(), [{ address: a6, family: 6, drops: 9 }]);
     assert.equal(await child.quarantineDelete(a6), true);
     assert.deepEqual(await child.quarantineList(), []);
     await sendUdp(lab, 'a', ab.b.ipv4, 10, 64);
