@@ -8,7 +8,8 @@
 //    attachment — no guessing by program name on an interface that might carry someone else's program.
 //  - A chosen lifetime: an unpinned link would vanish with the process (the program detaches on a crash), a netlink
 //    attachment would stay with nothing pointing at it. Pinned, the program keeps counting and keeps dropping
-//    quarantined peers while the node is down (quarantine fails closed), and the restart replaces it.
+//    quarantined peers while the node is down (quarantine fails closed), and the restart replaces it, taking over
+//    the quarantine entries (so an operator's quarantine survives a crash).
 // On open, a stale pin set for the same interface (a crashed earlier node) is detached and unpinned, and a leftover
 // x0t_* program attached through netlink (e.g. by `ip link set … xdp obj`) is removed; a foreign program makes
 // open fail (DriverError, EBUSY) rather than being removed. On close: stop the reader, detach, unpin, remove the
@@ -82,6 +83,8 @@ export interface StaleReplacement {
   readonly linkProgramId: number | null;
   /** x0t programs found attached through netlink (not by a link of ours) and detached: their kernel ids. */
   readonly detachedProgramIds: readonly number[];
+  /** Quarantined addresses taken over from the stale maps (with their drop counts) before the new program attached. */
+  readonly quarantineCarried: number;
 }
 
 export interface XdpDriverStatus extends DriverStatus {
@@ -132,8 +135,17 @@ export async function openXdpDriver(opts: XdpDriverOptions): Promise<XdpPacketDr
   let pinsMine = false;
   try {
     ensureBpffs(pinRoot);
-    const staleReplaced = replaceStale(lib, pinDir, ifindex, opts.interface);
     const maps = obj.mapFds();
+    // A crashed node's quarantine goes on: its entries are copied into the new maps (pre-filter first) before the
+    // old program is detached, so a quarantined peer never gets through during the replacement.
+    const carried = readStaleQuarantine(lib, pinDir);
+    const filter = quarantineFilter(carried.map((c) => c.key));
+    if (carried.length > 0) {
+      lib.mapUpdate(maps.get(MAP_QUARANTINE_FILTER)!, new Uint8Array(4), filter, 0);
+      for (const c of carried) lib.mapUpdate(maps.get(c.key.length === 4 ? MAP_QUARANTINE_V4 : MAP_QUARANTINE_V6)!, c.key, c.value, 0);
+    }
+    const replaced = replaceStale(lib, pinDir, ifindex, opts.interface);
+    const staleReplaced = replaced === null ? null : { ...replaced, quarantineCarried: carried.length };
     if (eventsPerSecond !== 0) {
       const config = new Uint8Array(CONFIG_BYTES);
       new DataView(config.buffer).setUint32(0, eventsPerSecond, true);
@@ -150,7 +162,7 @@ export async function openXdpDriver(opts: XdpDriverOptions): Promise<XdpPacketDr
     const q = lib.xdpQuery(ifindex);
     const driverMode: DriverMode = q.attachMode === XDP_ATTACHED_DRV ? 'xdp-native' : 'xdp-generic';
     const programId = driverMode === 'xdp-native' ? q.drvProgId : q.skbProgId;
-    const driver = new XdpDriver({ lib, spec, obj, maps, linkFd, ifindex, ifname: opts.interface, pinDir, program, mode: driverMode, programId, reason: attached.reason, staleReplaced });
+    const driver = new XdpDriver({ lib, spec, obj, maps, linkFd, ifindex, ifname: opts.interface, pinDir, program, mode: driverMode, programId, reason: attached.reason, staleReplaced, filter });
     await driver.startReader(opts.pollTimeoutMs ?? 100);
     return driver;
   } catch (e) {
@@ -174,8 +186,28 @@ export async function openXdpDriver(opts: XdpDriverOptions): Promise<XdpPacketDr
   }
 }
 
+/** The entries (key and value) of the quarantine maps a crashed earlier driver pinned for this interface. */
+function readStaleQuarantine(lib: Libbpf, pinDir: string): { key: Uint8Array; value: Uint8Array }[] {
+  const pins = listPins(pinDir) ?? [];
+  const out: { key: Uint8Array; value: Uint8Array }[] = [];
+  for (const [name, keySize] of [[MAP_QUARANTINE_V4, 4], [MAP_QUARANTINE_V6, 16]] as const) {
+    if (!pins.includes(name)) continue;
+    const fd = lib.objGet(join(pinDir, name));
+    try {
+      const map = new BpfMap(lib, name, fd, keySize, QUARANTINE_BYTES);
+      for (const key of map.keys()) {
+        const value = map.lookup(key);
+        if (value) out.push({ key, value });
+      }
+    } finally {
+      lib.close(fd);
+    }
+  }
+  return out;
+}
+
 /** Detaches and unpins what a crashed earlier driver left on this interface; refuses a foreign program. */
-function replaceStale(lib: Libbpf, pinDir: string, ifindex: number, ifname: string): StaleReplacement | null {
+function replaceStale(lib: Libbpf, pinDir: string, ifindex: number, ifname: string): Omit<StaleReplacement, 'quarantineCarried'> | null {
   const pins = listPins(pinDir);
   let linkProgramId: number | null = null;
   if (pins !== null) {
@@ -262,6 +294,8 @@ interface XdpDriverParts {
   readonly programId: number;
   readonly reason: string | null;
   readonly staleReplaced: StaleReplacement | null;
+  /** The quarantine pre-filter as written before attaching (all clear unless a stale quarantine was carried). */
+  readonly filter: Uint8Array;
 }
 
 class XdpDriver implements XdpPacketDriver {
@@ -295,6 +329,7 @@ class XdpDriver implements XdpPacketDriver {
     };
     this.#stats = new BpfMap(lib, MAP_STATS, fd(MAP_STATS), 4, perCpuBuffer(STATS_BYTES, this.#ncpus).length);
     this.#filterMap = new BpfMap(lib, MAP_QUARANTINE_FILTER, fd(MAP_QUARANTINE_FILTER), 4, QUARANTINE_FILTER_BYTES);
+    this.#filter = parts.filter;
   }
 
   async startReader(pollTimeoutMs: number): Promise<void> {

@@ -1,6 +1,7 @@
 // A crashed driver and its replacement (subnets 92 and 93): the child holding the driver is SIGKILLed after attach;
 // its pinned link keeps the program on the interface (quarantine fails closed); a new child on the same interface
-// finds the stale pins, detaches and replaces them (its status says what it replaced) and counts from then on; after
+// finds the stale pins, takes over their quarantine (enforced before the old program is detached), detaches and
+// replaces them (its status says what it replaced) and counts from then on; after
 // its close nothing of either is attached, pinned or loaded. Also: an x0t program attached by someone else through
 // netlink (`ip link set … xdp obj`) is removed on open, a foreign one makes open fail with DriverError.
 import assert from 'node:assert/strict';
@@ -70,8 +71,13 @@ describe('XDP driver after a crash (stale pins replaced, nothing left behind)', 
     assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), status.programId);
     assert.equal(await programLoaded(firstStatus.programId!), false, 'the stale program is gone');
 
-    // Fresh maps: the old quarantine does not carry over (the node re-applies its own), and counting works.
-    assert.deepEqual(await second.quarantineList(), []);
+    // The quarantine carries over, drop count and all, and is enforced by the new program; releasing it restores
+    // counting in the new maps.
+    assert.equal(status.staleReplaced.quarantineCarried, 1);
+    assert.deepEqual(await second.quarantineList(), [{ address: ab.a.ipv4, family: 4, drops: 5 }]);
+    await sendUdp(lab, 'a', ab.b.ipv4, 4, 32);
+    assert.deepEqual(await second.quarantineList(), [{ address: ab.a.ipv4, family: 4, drops: 9 }]);
+    assert.equal(await second.quarantineDelete(ab.a.ipv4), true);
     await sendUdp(lab, 'a', ab.b.ipv4, 12, 50);
     const peer = (await second.peers()).find((p) => p.address === ab.a.ipv4);
     assert.deepEqual(peer, { address: ab.a.ipv4, family: 4, packets: 12, bytes: 12 * udpFrameBytes(4, 50), quarantined: false });
@@ -90,6 +96,7 @@ describe('XDP driver after a crash (stale pins replaced, nothing left behind)', 
     const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
     const status = await child.ready;
     assert.deepEqual(status.staleReplaced?.detachedProgramIds, [leftover]);
+    assert.equal(status.staleReplaced?.quarantineCarried, 0);
     assert.equal(status.staleReplaced?.pinDir, null);
     assert.equal(status.mode, 'xdp-native');
     await child.close();
