@@ -1,8 +1,10 @@
-// x0t driver status [--admin URL] [--json]: which packet driver the node runs. The user-space fallback is stated
-// as such with its reason, so a node without XDP is never mistaken for one with it.
+// x0t driver status [--admin URL] [--json]: which packet driver the node runs, its links (rtnetlink) and whether
+// batman-adv is there. The user-space fallback, and a node without link events, are stated as such with the reason,
+// so a node without XDP or netlink is never mistaken for one with it.
 import type { Command } from 'commander';
-import type { DriverStatus, PeerCounters, QuarantineEntry } from '../node/node-driver.js';
+import type { DriverReport, DriverStatus, PeerCounters, QuarantineEntry } from '../node/node-driver.js';
 import { driverRequest, withAdmin, type DriverCommandOptions } from './driver-admin.js';
+import { linksTable } from './driver-links.js';
 import { printJson, printLine } from './output.js';
 
 /** One line: the mode, where it runs, and for anything short of native XDP, why. */
@@ -17,9 +19,9 @@ export function describeDriver(s: DriverStatus): string {
 export function registerDriverStatus(driver: Command): void {
   withAdmin(driver
     .command('status')
-    .description('the packet driver a running node uses: XDP (native or generic) or the user-space fallback and why'))
+    .description('the packet driver a running node uses (XDP native or generic, or the user-space fallback and why), its links and batman-adv'))
     .action(async (opts: DriverCommandOptions) => {
-      const status = await driverRequest(opts, '') as DriverStatus;
+      const status = await driverRequest(opts, '') as DriverReport;
       if (opts.json) {
         printJson(status);
         return;
@@ -38,8 +40,16 @@ export function registerDriverStatus(driver: Command): void {
           (readerError === null ? '' : `; the event reader stopped: ${readerError.code}: ${readerError.message}`)],
         ['peers', `${peers.length} seen`],
         ['quarantine', `${quarantine.length} address${quarantine.length === 1 ? '' : 'es'}`],
+        ['links', status.links === null
+          ? `not watched, no link events: ${status.linksReason ?? 'no reason given'}`
+          : `${status.links.length} interface${status.links.length === 1 ? '' : 's'}, watched through rtnetlink`],
+        ['batman-adv', status.batman.available ? 'available' : `not available: ${status.batman.reason}`],
       ];
       printLine(describeDriver(status));
       for (const [k, v] of rows) printLine(`  ${k.padEnd(12)}${v}`);
+      if (status.links !== null && status.links.length > 0) {
+        printLine('');
+        for (const line of linksTable(status.links).split('\n')) printLine(`  ${line}`);
+      }
     });
 }

@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { asX0tError } from '../errors/index.js';
 import type { KnowledgeEvent } from '../node/node-knowledge.js';
 import { NodeRuntime, type NodeEvent } from '../node/node-runtime.js';
+import { linkEventJson } from '../node/node-link-state.js';
+import { describeBatman, describeLinkEvent, describeLinkWatch } from './driver-links.js';
 import { describeDriver } from './driver-status.js';
 import { startDemo, type DemoLine } from './node-demo.js';
 import { printErrLine, printJson, printLine, withJson } from './output.js';
@@ -47,6 +49,10 @@ function describeEvent(e: NodeEvent): { text: string; stderr: boolean } | null {
           : `driver: dropped a packet from quarantined ${e.driver.address}`,
         stderr: false,
       };
+    case 'link':
+      return { text: describeLinkEvent(e.event, e.interface, e.driverInterface), stderr: false };
+    case 'link-error':
+      return { text: `link watcher stopped, the node runs without link events: ${e.error.code}: ${e.error.message}`, stderr: true };
   }
 }
 
@@ -76,7 +82,9 @@ function describeKnowledge(e: KnowledgeEvent): { text: string; stderr: boolean }
 }
 
 function eventJson(e: NodeEvent): Record<string, unknown> {
-  if (e.type === 'watch-error') return { event: e.type, error: e.error.toJSON() };
+  if (e.type === 'watch-error' || e.type === 'link-error') return { event: e.type, error: e.error.toJSON() };
+  // One flat line per link event: {event: 'link', interface, driverInterface, kind, link|address, reason?, atNs}.
+  if (e.type === 'link') return { event: e.type, interface: e.interface, driverInterface: e.driverInterface, ...linkEventJson(e.event) };
   const { type, ...rest } = e;
   return { event: type, ...rest };
 }
@@ -109,6 +117,8 @@ export function registerNodeStart(node: Command): void {
         event: 'started', node: info.node, admin: runtime.adminUrl, manifest: runtime.manifestPath,
         slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
         driver: runtime.driver.status(),
+        links: { watching: runtime.driver.links.watching, reason: runtime.driver.links.reason },
+        batman: runtime.driver.links.batman,
       });
     } else {
       printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
@@ -116,6 +126,8 @@ export function registerNodeStart(node: Command): void {
         printLine(`  slot ${s.name} (${s.capability}): ${s.plugin.name}@${s.plugin.version} ${s.plugin.isolation}, sha256 ${s.plugin.sha256.slice(0, 12)}…`);
       }
       printLine(`  ${describeDriver(runtime.driver.status())}`);
+      printLine(`  ${describeLinkWatch(runtime.driver.links.watching, runtime.driver.links.reason)}`);
+      printLine(`  ${describeBatman(runtime.driver.links.batman)}`);
       printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
     }
 

@@ -8,7 +8,9 @@
 //   POST /slots/:name/call/:fn       raw bytes (≤ the plugin's maxInputBytes) → raw output bytes
 //   GET  /kb                         → the knowledge base's state (opening|ingesting|ready|failed), stats, notices
 //   GET  /kb/search?q=…&k=5&mode=hybrid → {query, mode, k, ms, notices, hits} as `x0t kb search --json` prints it
-//   GET  /driver                     → DriverStatus: mode (xdp-native|xdp-generic|userspace), interface, reason, …
+//   GET  /driver                     → DriverReport: mode (xdp-native|xdp-generic|userspace), interface, reason, …,
+//                                      links (LinkView[] or null), linksReason, batman {available, reason}
+//   GET  /driver/links               → LinksReport {links: LinkView[] | null, reason, events, watcher}
 //   GET  /driver/peers               → {peers: PeerCounters[]} sorted by address
 //   GET  /driver/quarantine          → {quarantine: QuarantineEntry[]}
 //   POST /driver/quarantine          {"address": "10.0.0.2"} → {entry: QuarantineEntry, added}
@@ -244,7 +246,11 @@ export class AdminServer {
   async #driverRoute(req: IncomingMessage, method: string, parts: readonly string[]): Promise<unknown> {
     if (parts.length === 1) {
       allow(method, ['GET', 'HEAD']);
-      return this.#driver().status();
+      return this.#driver().report();
+    }
+    if (parts.length === 2 && parts[1] === 'links') {
+      allow(method, ['GET', 'HEAD']);
+      return this.#driver().links.report();
     }
     if (parts.length === 2 && parts[1] === 'peers') {
       allow(method, ['GET', 'HEAD']);

@@ -1,32 +1,56 @@
 // The packet driver as the node holds it: opened from the manifest's `driver` section (the user-space driver when
 // there is none, or when XDP is unsupported and not required), its events counted by kind and passed on, its
-// quarantine managed with canonical addresses, and a snapshot for /metrics.
+// quarantine managed with canonical addresses, and a snapshot for /metrics. Next to it, the node's link state
+// (rtnetlink link/address events, batman-adv presence; see NodeLinkState), opened and closed with it.
 import type { DriverSpec } from '../core/manifest/index.js';
-import { InternalError } from '../errors/index.js';
+import { InternalError, type X0tError } from '../errors/index.js';
 import { openPacketDriver } from '../driver/open-packet-driver.js';
 import type { DriverEvent, DriverStatus, PacketDriver, PeerCounters, QuarantineEntry } from '../driver/packet-driver.js';
 import { normalizeAddress, UserspaceDriver } from '../driver/userspace-driver.js';
 import { renderDriverMetrics, type DriverEventKind, type DriverSnapshot } from './driver-metrics.js';
+import { NodeLinkState, type BatmanStatus, type LinkView, type NodeLinkEvent } from './node-link-state.js';
 
 // The driver's types, for layers that reach the driver only through the node (the CLI).
 export type { DriverEvent, DriverMode, DriverStatus, PeerCounters, QuarantineEntry } from '../driver/packet-driver.js';
+export type { BatmanStatus, LinkAddress, LinksReport, LinkView, NodeLinkEvent } from './node-link-state.js';
+export type { LinkDownReason, LinkEvent } from '../driver/netlink/index.js';
+
+/** GET /driver: the packet driver's status, the links (null with `linksReason` when not watched) and batman-adv. */
+export type DriverReport = DriverStatus & {
+  readonly links: LinkView[] | null;
+  readonly linksReason: string | null;
+  readonly batman: BatmanStatus;
+};
+
+export interface NodeDriverListeners {
+  readonly onEvent?: (event: DriverEvent) => void;
+  readonly onLinkEvent?: (event: NodeLinkEvent) => void;
+  /** The link watcher stopped while the node runs (the node runs on without link events). */
+  readonly onLinkError?: (error: X0tError) => void;
+}
 
 export class NodeDriver {
   readonly #driver: PacketDriver;
+  /** The node's links (rtnetlink) and batman-adv presence. */
+  readonly links: NodeLinkState;
   readonly #byKind: Record<DriverEventKind, number> = { 'new-peer': 0, drop: 0 };
   readonly #unsubscribe: () => void;
   #closing: Promise<void> | null = null;
 
-  constructor(driver: PacketDriver, onEvent: (event: DriverEvent) => void = () => undefined) {
+  private constructor(driver: PacketDriver, links: NodeLinkState, onEvent: (event: DriverEvent) => void = () => undefined) {
     this.#driver = driver;
+    this.links = links;
     this.#unsubscribe = driver.onEvent((event) => {
       this.#byKind[event.kind]++;
       onEvent(event);
     });
   }
 
-  /** Opens the driver the spec names (see openPacketDriver); the user-space driver when `spec` is undefined. */
-  static async open(spec: DriverSpec | undefined, onEvent?: (event: DriverEvent) => void): Promise<NodeDriver> {
+  /**
+   * Opens the driver the spec names (see openPacketDriver; the user-space driver when `spec` is undefined), then
+   * the link state (see NodeLinkState.open); when that fails, the packet driver is closed again.
+   */
+  static async open(spec: DriverSpec | undefined, listeners: NodeDriverListeners = {}): Promise<NodeDriver> {
     const driver = await openPacketDriver(spec === undefined ? {} : {
       interface: spec.interface,
       mode: spec.mode,
@@ -34,7 +58,18 @@ export class NodeDriver {
       required: spec.required,
       ...(spec.pinRoot !== null ? { pinRoot: spec.pinRoot } : {}),
     });
-    return new NodeDriver(driver, onEvent);
+    let links: NodeLinkState;
+    try {
+      links = await NodeLinkState.open({
+        driverIfindex: driver.status().ifindex,
+        ...(listeners.onLinkEvent ? { onEvent: listeners.onLinkEvent } : {}),
+        ...(listeners.onLinkError ? { onError: listeners.onLinkError } : {}),
+      });
+    } catch (e) {
+      await driver.close().catch(() => undefined);
+      throw e;
+    }
+    return new NodeDriver(driver, links, listeners.onEvent);
   }
 
   /**
@@ -47,6 +82,11 @@ export class NodeDriver {
 
   status(): DriverStatus {
     return this.#driver.status();
+  }
+
+  /** GET /driver: the status with the links and batman-adv's availability. */
+  report(): DriverReport {
+    return { ...this.status(), links: this.links.links(), linksReason: this.links.reason, batman: this.links.batman };
   }
 
   peers(): PeerCounters[] {
@@ -83,14 +123,18 @@ export class NodeDriver {
   }
 
   metrics(): string {
-    return renderDriverMetrics(this.snapshot());
+    return renderDriverMetrics(this.snapshot()) + this.links.metrics();
   }
 
-  /** Stops listening and closes the driver (detaching the XDP program); safe to call twice. */
+  /** Stops listening and closes the driver (detaching the XDP program) and the link watcher; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#unsubscribe();
-      await this.#driver.close();
+      try {
+        await this.#driver.close();
+      } finally {
+        await this.links.close();
+      }
     })();
     return this.#closing;
   }

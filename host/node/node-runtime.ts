@@ -3,6 +3,7 @@
 // everything worth telling goes to `onEvent`.
 import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
+import type { LinkEvent } from '../driver/netlink/index.js';
 import type { DriverEvent } from '../driver/packet-driver.js';
 import { parseEndpoint } from '../core/manifest/endpoint.js';
 import { TrustedManifestVerifier } from '../crypto/trusted-manifest-verifier.js';
@@ -21,7 +22,14 @@ export type NodeEvent =
   | { readonly type: 'admin-swap'; readonly slot: string; readonly manifest: string; readonly ok: boolean; readonly code: string | null }
   | { readonly type: 'plugin-log'; readonly plugin: string; readonly level: LogLevel; readonly message: string }
   | { readonly type: 'kb'; readonly kb: KnowledgeEvent }
-  | { readonly type: 'driver'; readonly driver: DriverEvent };
+  | { readonly type: 'driver'; readonly driver: DriverEvent }
+  /**
+   * A link or address change from rtnetlink (link-up, link-down with reason admin|carrier, link-added/removed,
+   * address-added/removed), with the interface's name and whether the packet driver is attached to it.
+   */
+  | { readonly type: 'link'; readonly event: LinkEvent; readonly interface: string; readonly driverInterface: boolean }
+  /** The link watcher stopped; the node runs on without link events (GET /driver/links says so). */
+  | { readonly type: 'link-error'; readonly error: X0tError };
 
 export interface NodeRuntimeOptions {
   /** The node manifest file. */
@@ -78,7 +86,8 @@ export class NodeRuntime {
 
   /**
    * Loads the manifest, opens the packet driver (XDP on the manifest's `driver.interface`, else the user-space driver
-   * with its reason; a required driver that cannot run fails the start), opens every slot (each self-tested), binds
+   * with its reason; a required driver that cannot run fails the start) and the link watcher beside it (without
+   * netlink the node runs without link events and its status says why), opens every slot (each self-tested), binds
    * the admin API, starts watching the file; then,
    * when the manifest has `knowledge`, opens the knowledge base and runs its ingest in the background (the node
    * serves meanwhile; a failure there is reported as a `kb` event and the node runs on without one). A change to
@@ -90,7 +99,12 @@ export class NodeRuntime {
     const listen = opts.admin === undefined ? spec.listen.admin : parseHostPort(opts.admin);
     const emit = opts.onEvent ?? (() => undefined);
     // The driver first: a required driver that cannot run fails the start before any slot is loaded.
-    const driver = await NodeDriver.open(spec.driver, (event) => emit({ type: 'driver', driver: event }));
+    // The link watcher opens with it (and closes with it): link events are the node's fast failure detection.
+    const driver = await NodeDriver.open(spec.driver, {
+      onEvent: (event) => emit({ type: 'driver', driver: event }),
+      onLinkEvent: (e) => emit({ type: 'link', event: e.event, interface: e.interface, driverInterface: e.driverInterface }),
+      onLinkError: (error) => emit({ type: 'link-error', error }),
+    });
     const ownVerifier = opts.verifier === undefined ? new TrustedManifestVerifier() : null;
     let host: PluginHost;
     try {
@@ -152,7 +166,8 @@ export class NodeRuntime {
 
   /**
    * Stops watching, closes the admin API, cuts a running knowledge-base ingest short and closes the knowledge base,
-   * drains and closes every slot, and closes the packet driver (detaching the XDP program) whatever failed before.
+   * drains and closes every slot, and closes the packet driver (detaching the XDP program) and the link watcher
+   * whatever failed before.
    * Safe to call more than once.
    */
   stop(): Promise<void> {

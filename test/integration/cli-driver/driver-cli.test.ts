@@ -1,9 +1,12 @@
 // `x0t driver status | peers | quarantine add|del|ls` (the real CLI in a child process) against a node running in
 // this process with the user-space driver, fed here as its transport will feed it: the fallback and its reason stated
-// plainly, exact counts in the table and in --json, quarantine managed through the CLI, exit codes for a bad address
+// plainly, the links and batman-adv's availability, exact counts in the table and in --json, quarantine managed
+// through the CLI, exit codes for a bad address
 // (2), an address that is not quarantined (2) and a node that cannot be reached (4).
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import type { DriverReport } from '../../../host/node/node-driver.js';
 import type { UserspaceDriver } from '../../../host/driver/userspace-driver.js';
 import { NodeRuntime } from '../../../host/node/node-runtime.js';
 import { jsonError, runCli, tempNodeManifest, type NodeManifestJson } from '../cli/harness.js';
@@ -46,6 +49,33 @@ describe('x0t driver against a node with the user-space driver', () => {
     assert.equal(s.mode, 'userspace');
     assert.equal(s.reason, 'no driver interface configured');
     assert.equal(s.interface, null);
+  });
+
+  test('status shows the links (rtnetlink) and batman-adv: rows, a links table, and the same in --json', async () => {
+    const json = await x0t('driver', 'status', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    const s = JSON.parse(stdout(json)) as DriverReport;
+    assert.ok(s.links !== null, JSON.stringify(s));
+    assert.equal(s.linksReason, null);
+    const lo = s.links.find((l) => l.name === 'lo');
+    assert.ok(lo, JSON.stringify(s.links));
+    assert.deepEqual(s.batman, existsSync('/sys/module/batman_adv')
+      ? { available: true }
+      : { available: false, reason: 'batman-adv is not available in this kernel' });
+
+    const text = stdout(await x0t('driver', 'status'));
+    const n = s.links.length;
+    assert.match(text, new RegExp(`^ {2}links {7}${n} interface${n === 1 ? '' : 's'}, watched through rtnetlink$`, 'm'));
+    assert.match(text, s.batman.available ? /^ {2}batman-adv {2}available$/m : /^ {2}batman-adv {2}not available: batman-adv is not available in this kernel$/m);
+    const lines = text.split('\n');
+    const header = lines.findIndex((l) => /^ {2}INTERFACE +STATE +CARRIER +ADDRESSES$/.test(l));
+    assert.ok(header > 0, text);
+    const rows = lines.slice(header + 1, header + 1 + n).map((l) => l.trim().split(/ {2,}/));
+    assert.deepEqual(rows.map((r) => r[0]), s.links.map((l) => l.name));
+    const loRow = rows.find((r) => r[0] === 'lo')!;
+    assert.equal(loRow[1], lo.up ? 'up' : lo.adminUp ? 'down (no carrier)' : 'down (set down)');
+    assert.equal(loRow[2], lo.carrier ? 'yes' : 'no');
+    assert.equal(loRow[3], lo.addresses.length === 0 ? '-' : lo.addresses.map((a) => `${a.address}/${a.prefixLength}`).join(', '));
   });
 
   test('peers: a table with address, family, packets, bytes, quarantined; --json the exact counters', async () => {

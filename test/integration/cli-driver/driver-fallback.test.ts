@@ -50,10 +50,15 @@ describe('a node without the privileges for XDP', { skip: skip ?? false }, () =>
       const deadline = Date.now() + 30_000;
       while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.ok(out.includes('\n'), `no started event; stderr:\n${err}`);
-      const started = JSON.parse(out.slice(0, out.indexOf('\n'))) as { event: string; admin: string; driver: { mode: string; reason: string } };
+      const started = JSON.parse(out.slice(0, out.indexOf('\n'))) as {
+        event: string; admin: string; driver: { mode: string; reason: string }; links: unknown; batman: { available: boolean };
+      };
       assert.equal(started.event, 'started');
       assert.equal(started.driver.mode, 'userspace');
       assert.match(started.driver.reason, /^XDP on lo is unavailable: ./);
+      // rtnetlink link events need no privilege: the unprivileged node still watches its links.
+      assert.deepEqual(started.links, { watching: true, reason: null });
+      assert.equal(typeof started.batman.available, 'boolean');
 
       const status = await lab.exec('b', [process.execPath, CLI, 'driver', 'status', '--admin', started.admin]);
       assert.equal(status.split('\n')[0], `driver: userspace fallback, the XDP program is not running: ${started.driver.reason}`);
