@@ -38,7 +38,8 @@ export function registerDriverStatus(driver: Command): void {
         ['object', status.objectSha256 === null ? '-' : `sha256 ${status.objectSha256}`],
         ['events', `${status.eventsDelivered} delivered, ${status.eventsSuppressed} suppressed` +
           (readerError === null ? '' : `; the event reader stopped: ${readerError.code}: ${readerError.message}`)],
-        ['peers', `${peers.length} seen`],
+        ['peers', `${peers.length} seen` + (status.peerTableFull > 0
+          ? `; the peer table is full: ${status.peerTableFull} packet(s) from new sources not counted` : '')],
         ['quarantine', `${quarantine.length} address${quarantine.length === 1 ? '' : 'es'}`],
         ['links', status.links === null
           ? `not watched, no link events: ${status.linksReason ?? 'no reason given'}`

@@ -48,7 +48,15 @@ export interface DriverStatus {
   readonly eventsSuppressed: number;
   /** The SHA-256 of the loaded BPF object (hex), null in user space. */
   readonly objectSha256: string | null;
+  /**
+   * Packets from new sources that found the peer table full (PEER_TABLE_CAPACITY per family): passed, but neither
+   * counted nor reported. Non-zero means a source-spoofing flood or a mesh larger than the table.
+   */
+  readonly peerTableFull: number;
 }
+
+/** Peers counted per address family, by either driver (the XDP program's peers_v4/peers_v6 max_entries). */
+export const PEER_TABLE_CAPACITY = 16384;
 
 export interface PacketDriver {
   status(): DriverStatus;

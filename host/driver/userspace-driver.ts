@@ -13,7 +13,7 @@
 import { isIP, SocketAddress } from 'node:net';
 import { UsageError } from '../errors/index.js';
 import { compareAddressKeys, encodeAddress } from './ip-address.js';
-import type { DriverEvent, DriverStatus, PacketDriver, PeerCounters, PeerFamily, QuarantineEntry } from './packet-driver.js';
+import { PEER_TABLE_CAPACITY, type DriverEvent, type DriverStatus, type PacketDriver, type PeerCounters, type PeerFamily, type QuarantineEntry } from './packet-driver.js';
 
 /** The kernel program's default event rate (its `config.events_per_sec` 0 means this). */
 export const DEFAULT_EVENTS_PER_SECOND = 1000;
@@ -77,6 +77,8 @@ export class UserspaceDriver implements PacketDriver {
   #delivered = 0;
   #suppressed = 0;
   #closed = false;
+  readonly #perFamily: Record<PeerFamily, number> = { 4: 0, 6: 0 };
+  #peerTableFull = 0;
 
   constructor(opts: UserspaceDriverOptions) {
     const rate = opts.eventsPerSecond ?? DEFAULT_EVENTS_PER_SECOND;
@@ -109,8 +111,12 @@ export class UserspaceDriver implements PacketDriver {
     if (c) {
       c.packets++;
       c.bytes += bytes;
+    } else if (this.#perFamily[peer.family] >= PEER_TABLE_CAPACITY) {
+      // Bounded like the kernel's table, so spoofed sources cannot grow the node's memory without limit.
+      this.#peerTableFull++;
     } else {
       this.#peers.set(peer.address, { family: peer.family, packets: 1, bytes });
+      this.#perFamily[peer.family]++;
       this.#emit('new-peer', peer);
     }
     return true;
@@ -132,6 +138,7 @@ export class UserspaceDriver implements PacketDriver {
       eventsDelivered: this.#delivered,
       eventsSuppressed: this.#suppressed,
       objectSha256: null,
+      peerTableFull: this.#peerTableFull,
     };
   }
 

@@ -93,11 +93,6 @@ export interface XdpDriverStatus extends DriverStatus {
   readonly staleReplaced: StaleReplacement | null;
   /** The ring-buffer reader's failure (code and message), if it stopped on one; events then no longer arrive. */
   readonly eventReaderError: { readonly code: string; readonly message: string } | null;
-  /**
-   * Packets from new sources that found the peer table full (16384 per family): passed, but neither counted nor
-   * reported. Non-zero means a source-spoofing flood or a mesh larger than the table.
-   */
-  readonly peerTableFull: number;
 }
 
 export interface XdpPacketDriver extends PacketDriver {

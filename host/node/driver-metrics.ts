@@ -39,6 +39,9 @@ export function renderDriverMetrics(d: DriverSnapshot): string {
     ...familyLines('x0t_driver_events_suppressed_total', 'counter',
       'Driver events not sent because of the rate limit or lost to a full ring buffer.',
       [{ value: d.status.eventsSuppressed }]),
+    ...familyLines('x0t_driver_peer_table_full_total', 'counter',
+      'Packets from new sources not counted because the peer table was full (a spoofing flood or an oversized mesh).',
+      [{ value: d.status.peerTableFull }]),
   ];
   return lines.join('\n') + '\n';
 }

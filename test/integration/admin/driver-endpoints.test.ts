@@ -92,7 +92,7 @@ describe('the packet driver in a node without a driver section (user-space fallb
     const { links, linksReason, batman, ...status } = r.json as { links: LinkView[] | null; linksReason: string | null; batman: unknown };
     assert.deepEqual(status, {
       mode: 'userspace', interface: null, ifindex: null, programId: null, pinDir: null,
-      reason: 'no driver interface configured', eventsDelivered: 0, eventsSuppressed: 0, objectSha256: null,
+      reason: 'no driver interface configured', eventsDelivered: 0, eventsSuppressed: 0, objectSha256: null, peerTableFull: 0,
     });
     assert.equal(linksReason, null);
     assert.deepEqual(asIp(links), ipLinks());

@@ -3,7 +3,7 @@
 // one-second window (the rest counted as suppressed), the status saying 'userspace' and why.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DriverEvent } from '../../../host/driver/packet-driver.js';
+import { PEER_TABLE_CAPACITY, type DriverEvent } from '../../../host/driver/packet-driver.js';
 import { DEFAULT_EVENTS_PER_SECOND, normalizeAddress, UserspaceDriver } from '../../../host/driver/userspace-driver.js';
 import { UsageError } from '../../../host/errors/index.js';
 
@@ -43,7 +43,7 @@ describe('UserspaceDriver', () => {
     const { d } = driver();
     assert.deepEqual(d.status(), {
       mode: 'userspace', interface: null, ifindex: null, programId: null, pinDir: null, reason: 'test: no BPF here',
-      eventsDelivered: 0, eventsSuppressed: 0, objectSha256: null,
+      eventsDelivered: 0, eventsSuppressed: 0, objectSha256: null, peerTableFull: 0,
     });
   });
 
@@ -59,6 +59,21 @@ describe('UserspaceDriver', () => {
       { address: '10.0.0.10', family: 4, packets: 1, bytes: 0, quarantined: false },
       { address: 'fd00::2', family: 6, packets: 2, bytes: 1280, quarantined: false },
     ]);
+  });
+
+  it('holds at most PEER_TABLE_CAPACITY peers per family, as the kernel does: more new sources pass uncounted', () => {
+    const { d, events } = driver(1_000_000);
+    for (let i = 0; i < PEER_TABLE_CAPACITY; i++) d.record(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, 100);
+    assert.equal(d.record('192.0.2.1', 100), true, 'a new source over capacity still passes');
+    assert.equal(d.record('192.0.2.2', 100), true);
+    d.record('10.0.0.0', 50); // a known peer keeps counting
+    d.record('fd00::1', 60); // the other family has its own capacity
+    const peers = d.peers();
+    assert.equal(peers.length, PEER_TABLE_CAPACITY + 1);
+    assert.equal(peers.find((p) => p.address === '10.0.0.0')!.packets, 2);
+    assert.ok(!peers.some((p) => p.address.startsWith('192.0.2.')));
+    assert.equal(d.status().peerTableFull, 2);
+    assert.equal(events.filter((e) => e.kind === 'new-peer').length, PEER_TABLE_CAPACITY + 1);
   });
 
   it('quarantine: refused packets count as drops of the entry, not as peer traffic; release restores', () => {

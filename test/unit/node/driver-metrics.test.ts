@@ -9,7 +9,7 @@ import { parseExposition } from '../../integration/admin/prometheus.js';
 
 const STATUS = {
   mode: 'xdp-generic', interface: 'veth"0\\x', ifindex: 7, programId: 42, pinDir: '/sys/fs/bpf/x0t', reason: 'native XDP unsupported',
-  eventsDelivered: 9, eventsSuppressed: 4, objectSha256: 'ab'.repeat(32),
+  eventsDelivered: 9, eventsSuppressed: 4, objectSha256: 'ab'.repeat(32), peerTableFull: 3,
 } as const;
 
 const SNAPSHOT: DriverSnapshot = {
@@ -37,11 +37,13 @@ describe('renderDriverMetrics', () => {
       'x0t_driver_events_total{kind="new-peer"} 2',
       'x0t_driver_events_total{kind="drop"} 7',
       'x0t_driver_events_suppressed_total 4',
+      'x0t_driver_peer_table_full_total 3',
     ]);
     const families = parseExposition(text);
     assert.deepEqual([...families.keys()], [
       'x0t_driver_info', 'x0t_driver_peer_packets_total', 'x0t_driver_peer_bytes_total', 'x0t_driver_quarantined_peers',
       'x0t_driver_quarantine_drops_total', 'x0t_driver_events_total', 'x0t_driver_events_suppressed_total',
+      'x0t_driver_peer_table_full_total',
     ]);
     for (const f of families.values()) {
       assert.ok(f.help.length > 0, f.name);
