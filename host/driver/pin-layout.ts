@@ -8,7 +8,7 @@
 // is per mount namespace: two nodes in two namespaces may both drive an `eth0`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statfsSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UnsupportedError } from '../errors/index.js';
 import { MAP_NAMES } from './bpf-contract.js';
 
@@ -48,7 +48,7 @@ export function isBpffs(path: string): boolean {
 export function ensureBpffs(pinRoot: string): boolean {
   if (isBpffs(pinRoot)) return false;
   try {
-    mkdirSync(pinRoot, { recursive: true, mode: 0o700 });
+    makeDirs(pinRoot);
     execFileSync('mount', ['-t', 'bpf', '-o', 'mode=700', 'x0tta6bl4-bpf', pinRoot], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const stderr = String((e as { stderr?: Buffer }).stderr ?? '').trim();
@@ -56,6 +56,19 @@ export function ensureBpffs(pinRoot: string): boolean {
   }
   if (!isBpffs(pinRoot)) throw new UnsupportedError(`${pinRoot} is not a bpffs after mounting one`, { reason: 'no-bpffs', path: pinRoot });
   return true;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync never returns for a path under /proc (it retries
+ * the EEXIST/ENOENT it gets there forever), and a manifest's pinRoot is operator input.
+ */
+function makeDirs(path: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(path); !existsSync(p); p = dirname(p)) {
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing.reverse()) mkdirSync(p, { mode: 0o700 });
 }
 
 /** What an interface directory holds, when it exists (names of pinned objects). */

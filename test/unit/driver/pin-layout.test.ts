@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { interfacePinDir, PIN_NAMES } from '../../../host/driver/pin-layout.js';
+import { ensureBpffs, interfacePinDir, PIN_NAMES } from '../../../host/driver/pin-layout.js';
+import { UnsupportedError } from '../../../host/errors/index.js';
 import { pinPathOf } from '../../../host/driver/bpf-object-spec.js';
 
 /** Interface names the kernel accepts: 1-15 bytes, no '/', ':' or whitespace. */
@@ -25,6 +26,12 @@ describe('pin layout', () => {
   it('pins the link, the program and every contract map; bpffs-valid names', () => {
     assert.deepEqual([...PIN_NAMES].sort(), ['config', 'events', 'link', 'peers_v4', 'peers_v6', 'prog', 'quarantine_filter', 'quarantine_v4', 'quarantine_v6', 'stats']);
     for (const n of PIN_NAMES) assert.ok(!n.includes('.'));
+  });
+
+  it('a pinRoot that cannot be created is UnsupportedError at once (under /proc Node\'s recursive mkdir never returns)', () => {
+    for (const root of ['/proc/x0t-no-bpffs/pins', '/dev/null/x0t-pins']) {
+      assert.throws(() => ensureBpffs(root), (e: unknown) => e instanceof UnsupportedError && e.details['reason'] === 'no-bpffs', root);
+    }
   });
 
   it('the object pin sits next to the object', () => {
