@@ -56,6 +56,8 @@ export interface DriverV1 {
   /** An absolute path inside a bpffs mount. */
   pinRoot?: string;
   required?: boolean;
+  /** Where the quarantine list is kept across restarts; relative to the manifest's folder. */
+  quarantineFile?: string;
 }
 
 /** The `knowledge` section: paths relative to the manifest's folder. */
@@ -146,14 +148,15 @@ function knowledge(k: KnowledgeV1, ctx: ManifestContext): KnowledgeSpec {
   };
 }
 
-function driver(d: DriverV1): DriverSpec {
-  // The schema checks every field (interface name rules, absolute pinRoot); only defaults are filled here.
+function driver(d: DriverV1, ctx: ManifestContext): DriverSpec {
+  // The schema checks every field (interface name rules, absolute pinRoot); only defaults and paths are filled here.
   return {
     interface: d.interface,
     mode: d.mode ?? DEFAULT_DRIVER.mode,
     eventsPerSecond: d.eventsPerSecond ?? DEFAULT_DRIVER.eventsPerSecond,
     pinRoot: d.pinRoot === undefined ? null : normalize(d.pinRoot),
     required: d.required ?? DEFAULT_DRIVER.required,
+    quarantineFile: d.quarantineFile === undefined ? null : resolve(ctx.baseDir, d.quarantineFile),
   };
 }
 
@@ -216,7 +219,7 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
       selfTest: p.selfTest ?? d.selfTest,
     },
     ...(m.knowledge !== undefined ? { knowledge: knowledge(m.knowledge, ctx) } : {}),
-    ...(m.driver !== undefined ? { driver: driver(m.driver) } : {}),
+    ...(m.driver !== undefined ? { driver: driver(m.driver, ctx) } : {}),
     manifestPath: ctx.manifestPath,
   };
   return deepFreeze(spec);

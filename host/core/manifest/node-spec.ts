@@ -102,6 +102,11 @@ export interface DriverSpec {
   readonly pinRoot: string | null;
   /** When true, a node that cannot run XDP fails to start instead of falling back to the user-space driver. */
   readonly required: boolean;
+  /**
+   * Absolute path of the file the node keeps its quarantine list in (resolved against the manifest's folder), so the
+   * list survives a restart; null = the quarantine lives only as long as the driver.
+   */
+  readonly quarantineFile: string | null;
 }
 
 export const DEFAULT_DRIVER: Readonly<Pick<DriverSpec, 'mode' | 'eventsPerSecond' | 'required'>> = Object.freeze({
