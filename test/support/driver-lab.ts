@@ -4,11 +4,12 @@
 // packets from the tested addresses, and senders of exact packet counts from a lab namespace.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { sh, type NetnsLab, type VethLink } from './netns.js';
+import { after, before } from 'node:test';
+import { NetnsLab, sh, type VethLink } from './netns.js';
 
 const execFileP = promisify(execFile);
 /** The bpf tests' exact-count UDP sender (test/integration/bpf/udp-sender.ts). */
@@ -116,4 +117,33 @@ export async function programLoaded(id: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** A driver test's topology: namespaces a – b – c, the a–b link (the driver attaches on b facing a), and the bpffs. */
+export interface DriverTriangle {
+  readonly lab: NetnsLab;
+  readonly ab: VethLink;
+  readonly bpffs: TestBpffs;
+}
+
+/**
+ * Registers the suite's before/after hooks for an A – B – C lab on subnets `subnet` (a–b) and `subnet + 1` (b–c),
+ * with static neighbours on a–b and a private bpffs; teardown checks the namespaces are gone. The returned object's
+ * fields are set once `before` has run.
+ */
+export function useDriverTriangle(tag: string, subnet: number): DriverTriangle {
+  const t = { lab: new NetnsLab(tag) } as { lab: NetnsLab; ab: VethLink; bpffs: TestBpffs };
+  before(async () => {
+    for (const ns of ['a', 'b', 'c']) await t.lab.addNamespace(ns);
+    t.ab = await t.lab.link('a', 'b', subnet);
+    await t.lab.link('b', 'c', subnet + 1);
+    await staticNeighbours(t.lab, t.ab, 'a', 'b');
+    t.bpffs = await TestBpffs.mount();
+  });
+  after(async () => {
+    await t.lab.close();
+    await t.bpffs?.unmount();
+    for (const ns of ['a', 'b', 'c']) assert.ok(!existsSync(`/run/netns/${t.lab.ns(ns)}`), `namespace ${ns} is gone`);
+  });
+  return t;
 }

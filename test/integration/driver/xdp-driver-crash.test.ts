@@ -9,10 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DriverChild } from '../../support/driver-child-client.js';
-import { TestBpffs, programLoaded, sendUdp, staticNeighbours, udpFrameBytes, xdpAttached } from '../../support/driver-lab.js';
-import { NetnsLab, netnsUnavailable, sh, type VethLink } from '../../support/netns.js';
+import { programLoaded, sendUdp, udpFrameBytes, useDriverTriangle, xdpAttached } from '../../support/driver-lab.js';
+import { netnsUnavailable, sh, type NetnsLab } from '../../support/netns.js';
 
 const skip = (await netnsUnavailable()) ?? (existsSync('bpf/x0t_xdp.o') ? null : 'bpf/x0t_xdp.o is not built');
 
@@ -23,42 +23,24 @@ async function attachedProgramId(lab: NetnsLab, ns: string, dev: string): Promis
 }
 
 describe('XDP driver after a crash (stale pins replaced, nothing left behind)', { skip: skip ?? false }, () => {
-  const lab = new NetnsLab('drvcr');
-  let ab: VethLink;
-  let bpffs: TestBpffs;
-
-  before(async () => {
-    await lab.addNamespace('a');
-    await lab.addNamespace('b');
-    await lab.addNamespace('c');
-    ab = await lab.link('a', 'b', 92);
-    await lab.link('b', 'c', 93);
-    await staticNeighbours(lab, ab, 'a', 'b');
-    bpffs = await TestBpffs.mount();
-  });
-
-  after(async () => {
-    await lab.close();
-    await bpffs?.unmount();
-    for (const ns of ['a', 'b', 'c']) assert.ok(!existsSync(`/run/netns/${lab.ns(ns)}`), `namespace ${ns} is gone`);
-  });
+  const t = useDriverTriangle('drvcr', 92);
 
   it('a new driver replaces the state of a SIGKILLed one', async () => {
-    const first = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const first = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
     const firstStatus = await first.ready;
-    await first.quarantineAdd(ab.a.ipv4);
+    await first.quarantineAdd(t.ab.a.ipv4);
     first.kill('SIGKILL');
     await first.exited;
 
     // The pinned link outlived its process: still attached, still dropping the quarantined peer.
-    assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), firstStatus.programId);
-    assert.equal(bpffs.leftovers().length, 1, 'the crashed driver left its pin directory');
-    await sendUdp(lab, 'a', ab.b.ipv4, 5, 32);
-    const key = ab.a.ipv4.split('.');
+    assert.equal(await attachedProgramId(t.lab, 'b', t.ab.b.dev), firstStatus.programId);
+    assert.equal(t.bpffs.leftovers().length, 1, 'the crashed driver left its pin directory');
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 5, 32);
+    const key = t.ab.a.ipv4.split('.');
     const pinned = JSON.parse(await sh(['bpftool', '-j', 'map', 'lookup', 'pinned', join(firstStatus.pinDir!, 'quarantine_v4'), 'key', ...key])) as { formatted: { value: { drops: number } } };
     assert.equal(pinned.formatted.value.drops, 5, 'the orphaned program still drops the quarantined peer');
 
-    const second = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const second = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
     const status = await second.ready;
     assert.ok(status.staleReplaced, 'the status says a stale state was replaced');
     assert.equal(status.staleReplaced.pinDir, firstStatus.pinDir);
@@ -68,39 +50,39 @@ describe('XDP driver after a crash (stale pins replaced, nothing left behind)', 
     assert.deepEqual(status.staleReplaced.detachedProgramIds, []);
     assert.notEqual(status.programId, firstStatus.programId);
     assert.equal(status.pinDir, firstStatus.pinDir, 'same interface, same pin directory');
-    assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), status.programId);
+    assert.equal(await attachedProgramId(t.lab, 'b', t.ab.b.dev), status.programId);
     assert.equal(await programLoaded(firstStatus.programId!), false, 'the stale program is gone');
 
     // The quarantine carries over, drop count and all, and is enforced by the new program; releasing it restores
     // counting in the new maps.
     assert.equal(status.staleReplaced.quarantineCarried, 1);
-    assert.deepEqual(await second.quarantineList(), [{ address: ab.a.ipv4, family: 4, drops: 5 }]);
-    await sendUdp(lab, 'a', ab.b.ipv4, 4, 32);
-    assert.deepEqual(await second.quarantineList(), [{ address: ab.a.ipv4, family: 4, drops: 9 }]);
-    assert.equal(await second.quarantineDelete(ab.a.ipv4), true);
-    await sendUdp(lab, 'a', ab.b.ipv4, 12, 50);
-    const peer = (await second.peers()).find((p) => p.address === ab.a.ipv4);
-    assert.deepEqual(peer, { address: ab.a.ipv4, family: 4, packets: 12, bytes: 12 * udpFrameBytes(4, 50), quarantined: false });
+    assert.deepEqual(await second.quarantineList(), [{ address: t.ab.a.ipv4, family: 4, drops: 5 }]);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 4, 32);
+    assert.deepEqual(await second.quarantineList(), [{ address: t.ab.a.ipv4, family: 4, drops: 9 }]);
+    assert.equal(await second.quarantineDelete(t.ab.a.ipv4), true);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 12, 50);
+    const peer = (await second.peers()).find((p) => p.address === t.ab.a.ipv4);
+    assert.deepEqual(peer, { address: t.ab.a.ipv4, family: 4, packets: 12, bytes: 12 * udpFrameBytes(4, 50), quarantined: false });
 
     await second.close();
-    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false);
-    assert.deepEqual(bpffs.leftovers(), []);
+    assert.equal(await xdpAttached(t.lab, 'b', t.ab.b.dev), false);
+    assert.deepEqual(t.bpffs.leftovers(), []);
     assert.equal(await programLoaded(status.programId!), false);
   });
 
   it('removes an x0t program attached through netlink and refuses a foreign one', async () => {
     // Ours, attached by iproute2 (libbpf inside `ip`), not through a link: found by name and detached.
-    await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'obj', 'bpf/x0t_xdp.o', 'sec', 'xdp']);
-    const leftover = await attachedProgramId(lab, 'b', ab.b.dev);
+    await t.lab.exec('b', ['ip', 'link', 'set', 'dev', t.ab.b.dev, 'xdpgeneric', 'obj', 'bpf/x0t_xdp.o', 'sec', 'xdp']);
+    const leftover = await attachedProgramId(t.lab, 'b', t.ab.b.dev);
     assert.ok(leftover !== null);
-    const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const child = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
     const status = await child.ready;
     assert.deepEqual(status.staleReplaced?.detachedProgramIds, [leftover]);
     assert.equal(status.staleReplaced?.quarantineCarried, 0);
     assert.equal(status.staleReplaced?.pinDir, null);
     assert.equal(status.mode, 'xdp-native');
     await child.close();
-    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false);
+    assert.equal(await xdpAttached(t.lab, 'b', t.ab.b.dev), false);
 
     // Someone else's program: the driver does not remove it, open fails with DriverError EBUSY.
     const clang = (() => {
@@ -117,9 +99,9 @@ describe('XDP driver after a crash (stale pins replaced, nothing left behind)', 
       writeFileSync(join(dir, 'foreign.c'), '#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nSEC("xdp") int other_prog(struct xdp_md *c) { return XDP_PASS; }\nchar LICENSE[] SEC("license") = "GPL";\n');
       const triple = execFileSync('clang', ['-print-multiarch'], { encoding: 'utf8' }).trim();
       await sh(['clang', '-O2', '-target', 'bpf', ...(triple ? ['-I', `/usr/include/${triple}`] : []), '-c', join(dir, 'foreign.c'), '-o', join(dir, 'foreign.o')]);
-      await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'obj', join(dir, 'foreign.o'), 'sec', 'xdp']);
-      const foreignId = await attachedProgramId(lab, 'b', ab.b.dev);
-      const refused = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+      await t.lab.exec('b', ['ip', 'link', 'set', 'dev', t.ab.b.dev, 'xdpgeneric', 'obj', join(dir, 'foreign.o'), 'sec', 'xdp']);
+      const foreignId = await attachedProgramId(t.lab, 'b', t.ab.b.dev);
+      const refused = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
       await assert.rejects(refused.ready, (e: Error & { code?: string; details?: Record<string, unknown> }) => {
         assert.equal(e.code, 'X0T_DRIVER');
         assert.equal(e.details?.['programId'], foreignId);
@@ -127,10 +109,10 @@ describe('XDP driver after a crash (stale pins replaced, nothing left behind)', 
         return true;
       });
       await refused.exited;
-      assert.equal(await attachedProgramId(lab, 'b', ab.b.dev), foreignId, 'the foreign program is left alone');
-      assert.deepEqual(bpffs.leftovers(), [], 'a refused open pins nothing');
+      assert.equal(await attachedProgramId(t.lab, 'b', t.ab.b.dev), foreignId, 'the foreign program is left alone');
+      assert.deepEqual(t.bpffs.leftovers(), [], 'a refused open pins nothing');
     } finally {
-      await lab.exec('b', ['ip', 'link', 'set', 'dev', ab.b.dev, 'xdpgeneric', 'off']).catch(() => undefined);
+      await t.lab.exec('b', ['ip', 'link', 'set', 'dev', t.ab.b.dev, 'xdpgeneric', 'off']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   });

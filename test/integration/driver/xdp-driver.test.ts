@@ -4,11 +4,11 @@
 // through the child; native mode on veth, generic when asked; after close nothing is attached, pinned or loaded.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { PeerCounters } from '../../../host/driver/packet-driver.js';
 import { DriverChild } from '../../support/driver-child-client.js';
-import { L4, ETH, IPV4, IPV6, PING_PAYLOAD, TestBpffs, ping, programLoaded, sendUdp, staticNeighbours, udpFrameBytes, xdpAttached } from '../../support/driver-lab.js';
-import { NetnsLab, netnsUnavailable, type VethLink } from '../../support/netns.js';
+import { L4, ETH, IPV4, IPV6, PING_PAYLOAD, ping, programLoaded, sendUdp, udpFrameBytes, useDriverTriangle, xdpAttached } from '../../support/driver-lab.js';
+import { netnsUnavailable } from '../../support/netns.js';
 
 const skip = (await netnsUnavailable()) ?? (existsSync('bpf/x0t_xdp.o') ? null : 'bpf/x0t_xdp.o is not built');
 
@@ -17,45 +17,27 @@ function peer(peers: readonly PeerCounters[], address: string): PeerCounters {
 }
 
 describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { skip: skip ?? false }, () => {
-  const lab = new NetnsLab('drv');
-  let ab: VethLink;
-  let bpffs: TestBpffs;
-
-  before(async () => {
-    await lab.addNamespace('a');
-    await lab.addNamespace('b');
-    await lab.addNamespace('c');
-    ab = await lab.link('a', 'b', 90);
-    await lab.link('b', 'c', 91);
-    await staticNeighbours(lab, ab, 'a', 'b');
-    bpffs = await TestBpffs.mount();
-  });
-
-  after(async () => {
-    await lab.close();
-    await bpffs?.unmount();
-    for (const ns of ['a', 'b', 'c']) assert.ok(!existsSync(`/run/netns/${lab.ns(ns)}`), `namespace ${ns} is gone`);
-  });
+  const t = useDriverTriangle('drv', 90);
 
   it('counts exact UDP and ICMP, quarantines exactly, reports events, and leaves nothing behind', async () => {
-    const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path]);
+    const child = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
     const ready = await child.ready;
     assert.equal(ready.mode, 'xdp-native', 'veth takes native XDP');
     assert.equal(ready.reason, null);
-    assert.equal(ready.interface, ab.b.dev);
+    assert.equal(ready.interface, t.ab.b.dev);
     assert.equal(ready.staleReplaced, null);
     assert.match(ready.objectSha256 ?? '', /^[0-9a-f]{64}$/);
     assert.ok((ready.programId ?? 0) > 0);
-    assert.ok(await xdpAttached(lab, 'b', ab.b.dev));
-    assert.deepEqual(bpffs.leftovers().length, 1, 'one pin directory while attached');
+    assert.ok(await xdpAttached(t.lab, 'b', t.ab.b.dev));
+    assert.deepEqual(t.bpffs.leftovers().length, 1, 'one pin directory while attached');
 
-    const a4 = ab.a.ipv4;
-    const a6 = ab.a.ipv6;
+    const a4 = t.ab.a.ipv4;
+    const a6 = t.ab.a.ipv6;
     const before0 = await child.peers();
-    await sendUdp(lab, 'a', ab.b.ipv4, 50, 100);
-    assert.equal(await ping(lab, 'a', ab.b.ipv4, 20), 20);
-    await sendUdp(lab, 'a', ab.b.ipv6, 30, 200);
-    assert.equal(await ping(lab, 'a', ab.b.ipv6, 10), 10);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 50, 100);
+    assert.equal(await ping(t.lab, 'a', t.ab.b.ipv4, 20), 20);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv6, 30, 200);
+    assert.equal(await ping(t.lab, 'a', t.ab.b.ipv6, 10), 10);
     const after0 = await child.peers();
     const d = (addr: string, k: 'packets' | 'bytes'): number => peer(after0, addr)[k] - peer(before0, addr)[k];
     assert.equal(d(a4, 'packets'), 50 + 20);
@@ -83,8 +65,8 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
       { address: a6, family: 6, drops: 0 },
     ]);
     const before1 = await child.peers();
-    await sendUdp(lab, 'a', ab.b.ipv4, 40, 64);
-    assert.equal(await ping(lab, 'a', ab.b.ipv6, 7), 0, 'quarantined: no echo request reaches B, so no reply');
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 40, 64);
+    assert.equal(await ping(t.lab, 'a', t.ab.b.ipv6, 7), 0, 'quarantined: no echo request reaches B, so no reply');
     assert.deepEqual(await child.quarantineList(), [
       { address: a4, family: 4, drops: 40 },
       { address: a6, family: 6, drops: 7 },
@@ -99,12 +81,12 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
     assert.equal(await child.quarantineDelete(a4), true);
     assert.equal(await child.quarantineDelete(a4), false, 'a second delete finds nothing');
     // Releasing one address rebuilds the pre-filter from what remains: the other is still dropped.
-    assert.equal(await ping(lab, 'a', ab.b.ipv6, 2), 0, 'A over IPv6 is still quarantined');
+    assert.equal(await ping(t.lab, 'a', t.ab.b.ipv6, 2), 0, 'A over IPv6 is still quarantined');
     assert.deepEqual(await child.quarantineList(), [{ address: a6, family: 6, drops: 9 }]);
     assert.equal(await child.quarantineDelete(a6), true);
     assert.deepEqual(await child.quarantineList(), []);
-    await sendUdp(lab, 'a', ab.b.ipv4, 10, 64);
-    assert.equal(await ping(lab, 'a', ab.b.ipv6, 3), 3);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 10, 64);
+    assert.equal(await ping(t.lab, 'a', t.ab.b.ipv6, 3), 3);
     const after2 = await child.peers();
     assert.equal(peer(after2, a4).packets - peer(after1, a4).packets, 10);
     assert.equal(peer(after2, a6).packets - peer(after1, a6).packets, 3);
@@ -121,34 +103,34 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
     const programId = status.programId!;
     const final = await child.close();
     assert.equal(final.programId, programId);
-    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false, 'no XDP program on the interface after close');
-    assert.deepEqual(bpffs.leftovers(), [], 'no pins left');
+    assert.equal(await xdpAttached(t.lab, 'b', t.ab.b.dev), false, 'no XDP program on the interface after close');
+    assert.deepEqual(t.bpffs.leftovers(), [], 'no pins left');
     assert.equal(await programLoaded(programId), false, 'the program is unloaded');
   });
 
   it('attaches generic XDP when asked, says so in its status, and counts the same', async () => {
-    const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path, '--mode', 'generic']);
+    const child = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path, '--mode', 'generic']);
     const ready = await child.ready;
     assert.equal(ready.mode, 'xdp-generic');
     assert.match(ready.reason ?? '', /generic/);
     const before0 = await child.peers();
-    await sendUdp(lab, 'a', ab.b.ipv4, 25, 10);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 25, 10);
     const after0 = await child.peers();
-    assert.equal(peer(after0, ab.a.ipv4).packets - peer(before0, ab.a.ipv4).packets, 25);
-    assert.equal(peer(after0, ab.a.ipv4).bytes - peer(before0, ab.a.ipv4).bytes, 25 * udpFrameBytes(4, 10));
+    assert.equal(peer(after0, t.ab.a.ipv4).packets - peer(before0, t.ab.a.ipv4).packets, 25);
+    assert.equal(peer(after0, t.ab.a.ipv4).bytes - peer(before0, t.ab.a.ipv4).bytes, 25 * udpFrameBytes(4, 10));
     const programId = ready.programId!;
     await child.close();
-    assert.equal(await xdpAttached(lab, 'b', ab.b.dev), false);
-    assert.deepEqual(bpffs.leftovers(), []);
+    assert.equal(await xdpAttached(t.lab, 'b', t.ab.b.dev), false);
+    assert.deepEqual(t.bpffs.leftovers(), []);
     assert.equal(await programLoaded(programId), false);
   });
 
   it('applies the event rate limit it is given and accounts every event as delivered or suppressed', async () => {
-    const child = new DriverChild(lab, 'b', ['--interface', ab.b.dev, '--pin-root', bpffs.path, '--events-per-sec', '5']);
+    const child = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path, '--events-per-sec', '5']);
     await child.ready;
-    await child.quarantineAdd(ab.a.ipv4);
-    await sendUdp(lab, 'a', ab.b.ipv4, 60, 16);
-    assert.deepEqual(await child.quarantineList(), [{ address: ab.a.ipv4, family: 4, drops: 60 }]);
+    await child.quarantineAdd(t.ab.a.ipv4);
+    await sendUdp(t.lab, 'a', t.ab.b.ipv4, 60, 16);
+    assert.deepEqual(await child.quarantineList(), [{ address: t.ab.a.ipv4, family: 4, drops: 60 }]);
     // Each new peer and each drop is exactly one event attempt: sent (then delivered) or suppressed.
     const expected = (await child.peers()).length + 60;
     let status = await child.status();
@@ -160,20 +142,20 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
     assert.ok(status.eventsSuppressed >= 60 - 2 * 5 * 2, `at 5 events/s per CPU most of 60 drops in well under a second are suppressed (${status.eventsSuppressed})`);
     assert.equal(status.eventsDelivered, child.events.length);
     await child.close();
-    assert.deepEqual(bpffs.leftovers(), []);
+    assert.deepEqual(t.bpffs.leftovers(), []);
   });
 
   it('falls back to generic XDP when the device refuses native (loopback), with the reason in its status', async () => {
-    const child = new DriverChild(lab, 'c', ['--interface', 'lo', '--pin-root', bpffs.path]);
+    const child = new DriverChild(t.lab, 'c', ['--interface', 'lo', '--pin-root', t.bpffs.path]);
     const ready = await child.ready;
     assert.equal(ready.mode, 'xdp-generic');
     assert.match(ready.reason ?? '', /^native XDP refused on lo \((EOPNOTSUPP|ENOTSUPP|EINVAL)\); running generic XDP$/);
-    assert.equal(await ping(lab, 'c', '127.0.0.1', 4), 4);
+    assert.equal(await ping(t.lab, 'c', '127.0.0.1', 4), 4);
     // lo carries both the request and the reply from 127.0.0.1: 8 packets received.
     const lo = (await child.peers()).find((p) => p.address === '127.0.0.1');
     assert.equal(lo?.packets, 8);
     await child.close();
-    assert.equal(await xdpAttached(lab, 'c', 'lo'), false);
-    assert.deepEqual(bpffs.leftovers(), []);
+    assert.equal(await xdpAttached(t.lab, 'c', 'lo'), false);
+    assert.deepEqual(t.bpffs.leftovers(), []);
   });
 });
