@@ -3,17 +3,19 @@
 //   prog run   — BPF_PROG_TEST_RUN via `bpftool prog run … repeat N`: the kernel runs the program N times on one
 //                frame and reports the mean ns per run (includes the test-run loop's own overhead, which is what the
 //                empty program measures). Frames: Ethernet+IPv4+UDP and Ethernet+IPv6+UDP, 92 bytes, from a source
-//                already in peers_v4/peers_v6 (the steady state: a known peer, not quarantined) while the quarantine
+//                already in peers_v4/peers_v6 and owning its peer_cache slot on every CPU (the steady state: a known
+//                peer, not quarantined, a cache hit) while the quarantine
 //                is in use (other addresses quarantined, their quarantine_filter bits set): ns_full. Also the same
 //                on a second object whose quarantine is empty (ns_full_quarantine_idle), a passing known peer whose
 //                filter bit is set without an entry (a stale bit or a bucket shared with a quarantined address: the
-//                worst case for passing traffic, ns_full_filter_hit), and the drop path (ns_full_drop). Median of
+//                worst case for passing traffic, ns_full_filter_hit), the drop path (ns_full_drop), and a known peer
+//                whose cache slot another address owns (the hash path, ns_full_cache_miss). Median of
 //                several repetitions, programs, frames and objects interleaved.
 //   bpf_stats  — kernel.bpf_stats_enabled=1, each variant attached in turn (native XDP) on B's veth facing A in a
 //                namespace pair, a burst of UDP datagrams from A, then run_time_ns / run_cnt of the program from
 //                `bpftool prog show id N`. Real packets through the veth driver; the sysctl is restored afterwards.
 // Headline keys: ns_empty, ns_counter, ns_quarantine, ns_full (prog run, IPv4, quarantine in use),
-// ns_full_quarantine_idle, ns_full_filter_hit, ns_full_drop, stats_ns_* (bpf_stats).
+// ns_full_quarantine_idle, ns_full_filter_hit, ns_full_drop, ns_full_cache_miss, stats_ns_* (bpf_stats).
 // Goal: ns_full ≤ 60. Needs root and bpftool; prints a skip line otherwise. Leaves no namespace, pin or program.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -24,6 +26,7 @@ import {
 } from '../test/integration/bpf/bpftool-object.js';
 import { udp4Frame, udp6Frame } from '../test/integration/bpf/frames.js';
 import { quarantineFilterBit } from '../host/driver/quarantine-filter.js';
+import { peerCacheSlot } from '../host/driver/bpf-contract.js';
 import type { BenchOptions } from './main.js';
 import { fmt, median } from './stats.js';
 
@@ -75,21 +78,41 @@ export async function driverBench(opts: BenchOptions): Promise<Record<string, un
   try {
     // (a) prog run on a known peer.
     const files = {
-      v4: join(tmp, 'udp4.bin'), v6: join(tmp, 'udp6.bin'), drop: join(tmp, 'drop4.bin'), hit: join(tmp, 'hit4.bin'),
+      v4: join(tmp, 'udp4.bin'), v6: join(tmp, 'udp6.bin'), drop: join(tmp, 'drop4.bin'), hit: join(tmp, 'hit4.bin'), miss: '',
     };
     const hitSource = '10.89.0.9';
     writeFileSync(files.v4, udp4Frame('10.89.0.1', '10.89.0.2', payload));
     writeFileSync(files.v6, udp6Frame('fd00:89::1', 'fd00:89::2', payload - 20));
     writeFileSync(files.drop, udp4Frame('10.89.0.66', '10.89.0.2', payload));
     writeFileSync(files.hit, udp4Frame(hitSource, '10.89.0.2', payload));
+    // A known peer whose peer_cache slot is owned by another address (the main IPv4 source): its packets take the
+    // hash path on every CPU (ns_full_cache_miss).
+    const mainSlot = peerCacheSlot(ipv4Key('10.89.0.1'));
+    let missSource = '';
+    for (let i = 2; i < 65536 && missSource === ''; i++) {
+      const c = `10.89.${i >> 8}.${i & 0xff}`;
+      if (c !== hitSource && peerCacheSlot(ipv4Key(c)) === mainSlot) missSource = c;
+    }
+    files.miss = join(tmp, 'miss4.bin');
+    writeFileSync(files.miss, udp4Frame(missSource, '10.89.0.2', payload));
+    // The sources become known peers and, on every CPU (prog run runs on whichever CPU bpftool is on), own their
+    // peer_cache slots: the first packet inserts the peer, the next one (known, slot empty) claims the slot. The
+    // main source goes first, so the miss source finds that slot taken.
+    const onlineCpus = cpus().length;
     for (const o of [obj, idle]) {
-      for (const f of [files.v4, files.v6, files.hit]) await o.testRun('x0t_xdp', f, 1); // the sources become known peers
+      for (let cpu = 0; cpu < onlineCpus; cpu++) {
+        for (const f of [files.v4, files.v6, files.hit, files.miss]) await o.testRun('x0t_xdp', f, 2, cpu);
+      }
+    }
+    for (const [key, owner] of [[ipv4Key('10.89.0.1'), true], [ipv6Key('fd00:89::1'), true], [ipv4Key(missSource), false]] as const) {
+      const slots = (await obj.cacheSlot(key)).slice(0, onlineCpus);
+      if (!slots.every((sl) => (sl.family !== 0 && sl.addr.equals(key)) === owner)) throw new Error(`peer_cache slot of ${key.toString('hex')} is not as the benchmark needs`);
     }
     // The quarantine in use on `obj`: a few other addresses, entries and filter bits as user space sets them.
     const quarantined = [ipv4Key('10.89.0.66'), ipv4Key('10.89.0.67'), ipv4Key('10.89.0.68'), ipv6Key('fd00:89::66'), ipv6Key('fd00:89::67')];
     for (const k of quarantined) await obj.quarantine(k);
     const bits = new Set(quarantined.map((k) => quarantineFilterBit(k)));
-    for (const k of [ipv4Key('10.89.0.1'), ipv6Key('fd00:89::1')]) {
+    for (const k of [ipv4Key('10.89.0.1'), ipv6Key('fd00:89::1'), ipv4Key(missSource)]) {
       if (bits.has(quarantineFilterBit(k))) throw new Error('a benchmark source shares a filter bit with a quarantined address');
     }
     // A stale bit: the passing source's bit set without an entry (what a shared bucket costs).
@@ -102,6 +125,7 @@ export async function driverBench(opts: BenchOptions): Promise<Record<string, un
     }
     cases.push({ key: 'hit', obj, prog: 'x0t_xdp', file: files.hit, retval: XDP_PASS });
     cases.push({ key: 'drop', obj, prog: 'x0t_xdp', file: files.drop, retval: XDP_DROP });
+    cases.push({ key: 'miss', obj, prog: 'x0t_xdp', file: files.miss, retval: XDP_PASS });
     const m = await progRunMedians(cases, repeat, reps);
     log(`driver: bpftool prog run, ns per packet (mean of ${repeat} runs, median of ${reps}); 92-byte UDP frame from a known peer;`);
     log(`  quarantine in use (${quarantined.length} other addresses quarantined) unless "idle" (quarantine empty)`);
@@ -123,7 +147,9 @@ export async function driverBench(opts: BenchOptions): Promise<Record<string, un
     }
     result['ns_full_filter_hit'] = m['hit'];
     result['ns_full_drop'] = m['drop'];
+    result['ns_full_cache_miss'] = m['miss'];
     log(`  x0t_xdp, known peer whose filter bit is set without an entry (quarantine hash looked up, miss): ${fmt(m['hit']!, 0)}`);
+    log(`  x0t_xdp, known peer whose peer_cache slot another address owns (hash path): ${fmt(m['miss']!, 0)}`);
     log(`  x0t_xdp, quarantined source (XDP_DROP + drop event; events suppressed after the first 1000/s): ${fmt(m['drop']!, 0)}`);
     const overhead = result['ns_empty'] as number;
     log(`  net of the test-run loop (empty program): full ${fmt((result['ns_full'] as number) - overhead, 0)} ns`);

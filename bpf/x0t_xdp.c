@@ -7,9 +7,10 @@
  *
  * Cost per packet is dominated by map lookups (a hash lookup is ~20-30 ns,
  * an ARRAY lookup ~1 ns as the verifier inlines it): a passing packet from a
- * known peer does one ARRAY lookup (quarantine_filter) and one PERCPU_HASH
- * lookup; the quarantine hash is looked up only when the source's filter bit
- * is set.
+ * known peer that owns its peer_cache slot on this CPU does two ARRAY lookups
+ * (quarantine_filter, peer_cache) and no hash lookup; the peer hash is looked
+ * up only on a cache miss, the quarantine hash only when the source's filter
+ * bit is set.
  */
 #include <linux/bpf.h>
 #include <linux/errno.h>
@@ -28,6 +29,9 @@
 #define X0T_FILTER_BITS 65536
 #define X0T_FILTER_WORDS (X0T_FILTER_BITS / 64)
 #define X0T_FILTER_MUL 0x9E3779B1u
+#define X0T_CACHE_SLOTS 4096 /* power of two */
+#define X0T_CACHE_SHIFT 20   /* 32 - log2(X0T_CACHE_SLOTS) */
+#define X0T_CACHE_MUL 0x85EBCA6Bu
 
 #define X0T_EVENT_NEW_PEER 1
 #define X0T_EVENT_DROP 2
@@ -85,6 +89,18 @@ struct x0t_quarantine_filter {
 	__u64 words[X0T_FILTER_WORDS];
 };
 
+/* One slot of peer_cache, the per-CPU direct-mapped cache in front of
+ * peers_v4/v6: family 0 = empty, else 4 or 6 and the source address (IPv4 in
+ * addr[0..4), rest zero); packets/bytes are this CPU's counts for it that are
+ * NOT in the hash. A peer's totals = its hash value + its slots, over CPUs. */
+struct x0t_peer_slot {
+	__u8 family;
+	__u8 reserved[7];
+	__u8 addr[16];
+	__u64 packets;
+	__u64 bytes;
+};
+
 struct x0t_stats {
 	__u64 events_sent;
 	__u64 events_suppressed;
@@ -104,6 +120,7 @@ _Static_assert(sizeof(struct x0t_quarantine) == 8, "quarantine value is 8 bytes"
 _Static_assert(sizeof(struct x0t_event) == 32, "event record is 32 bytes");
 _Static_assert(sizeof(struct x0t_config) == 8, "config is 8 bytes");
 _Static_assert(sizeof(struct x0t_quarantine_filter) == 8192, "quarantine filter is 8 KiB");
+_Static_assert(sizeof(struct x0t_peer_slot) == 40, "peer cache slot is 40 bytes");
 _Static_assert(sizeof(struct x0t_stats) == 48, "stats are 48 bytes");
 
 struct {
@@ -160,6 +177,15 @@ struct {
 	__type(value, struct x0t_quarantine_filter);
 } quarantine_filter SEC(".maps");
 
+/* Slot of a source: the top bits of fold * X0T_CACHE_MUL (fold as for the
+ * quarantine filter, a different multiplier so the two do not correlate). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, X0T_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct x0t_peer_slot);
+} peer_cache SEC(".maps");
+
 /* Feature flags: each program below is x0t_handle() with a constant set, so
  * the compiler removes the disabled parts and the variants can be benchmarked. */
 #define X0T_F_COUNT (1u << 0)
@@ -211,16 +237,17 @@ static __always_inline void x0t_emit(struct xdp_md *ctx, __u8 kind, __u8 family,
 		st->ringbuf_full++;
 }
 
-/* `key` is the source address as the map stores it: 4 bytes (IPv4) or 16 (IPv6). */
-static __always_inline void x0t_count(struct xdp_md *ctx, void *peers, const void *key,
-				      __u8 family, __u32 key_len, __u64 len, __u32 flags)
+/* The hash path: `key` is the source address as the map stores it: 4 bytes
+ * (IPv4) or 16 (IPv6). Returns 1 when the source was already a known peer. */
+static __always_inline int x0t_count_hash(struct xdp_md *ctx, void *peers, const void *key,
+					  __u8 family, __u32 key_len, __u64 len, __u32 flags)
 {
 	struct x0t_peer_stats *ps = bpf_map_lookup_elem(peers, key);
 	if (ps) {
 		/* Per-CPU value: plain increments are race-free. */
 		ps->packets++;
 		ps->bytes += len;
-		return;
+		return 1;
 	}
 	struct x0t_peer_stats first = { .packets = 1, .bytes = len };
 	/* BPF_NOEXIST: when several CPUs see a new peer at once only the one
@@ -229,7 +256,7 @@ static __always_inline void x0t_count(struct xdp_md *ctx, void *peers, const voi
 	if (err == 0) {
 		if (flags & X0T_F_EVENTS)
 			x0t_emit(ctx, X0T_EVENT_NEW_PEER, family, key, key_len);
-		return;
+		return 0;
 	}
 	if (err != -EEXIST) {
 		/* The map is full (-E2BIG) or out of memory: the source is not counted. */
@@ -237,12 +264,67 @@ static __always_inline void x0t_count(struct xdp_md *ctx, void *peers, const voi
 		struct x0t_stats *st = bpf_map_lookup_elem(&stats, &zero);
 		if (st)
 			st->peers_full++;
-		return;
+		return 0;
 	}
 	ps = bpf_map_lookup_elem(peers, key);
 	if (ps) {
 		ps->packets++;
 		ps->bytes += len;
+		return 1;
+	}
+	return 0;
+}
+
+/* The source's slot in peer_cache (this CPU's copy), or NULL. */
+static __always_inline struct x0t_peer_slot *x0t_slot(__u32 fold)
+{
+	__u32 idx = (fold * X0T_CACHE_MUL) >> X0T_CACHE_SHIFT;
+	return bpf_map_lookup_elem(&peer_cache, &idx);
+}
+
+/* Counts a packet: in the source's cache slot when it owns the slot on this
+ * CPU, else in the hash; a known peer finding its slot empty claims it (an
+ * occupied slot is never evicted: a colliding peer keeps using the hash).
+ * Only this CPU writes its copy of a slot, so no atomics are needed. */
+static __always_inline void x0t_count4(struct xdp_md *ctx, __u32 saddr, __u64 len, __u32 flags)
+{
+	struct x0t_peer_slot *slot = x0t_slot(saddr);
+	if (slot && slot->family == 4 && *(__u32 *)slot->addr == saddr) {
+		slot->packets++;
+		slot->bytes += len;
+		return;
+	}
+	if (x0t_count_hash(ctx, &peers_v4, &saddr, 4, 4, len, flags) && slot && slot->family == 0) {
+		__u64 *a = (__u64 *)slot->addr;
+		a[0] = saddr;
+		a[1] = 0;
+		slot->packets = 0;
+		slot->bytes = 0;
+		slot->family = 4;
+	}
+}
+
+static __always_inline void x0t_count6(struct xdp_md *ctx, const struct x0t_in6 *saddr, __u32 fold,
+				       __u64 len, __u32 flags)
+{
+	struct x0t_peer_slot *slot = x0t_slot(fold);
+	__u64 w0 = *(const __u64 *)&saddr->addr[0];
+	__u64 w1 = *(const __u64 *)&saddr->addr[8];
+	if (slot && slot->family == 6) {
+		__u64 *a = (__u64 *)slot->addr;
+		if (a[0] == w0 && a[1] == w1) {
+			slot->packets++;
+			slot->bytes += len;
+			return;
+		}
+	}
+	if (x0t_count_hash(ctx, &peers_v6, saddr, 6, 16, len, flags) && slot && slot->family == 0) {
+		__u64 *a = (__u64 *)slot->addr;
+		a[0] = w0;
+		a[1] = w1;
+		slot->packets = 0;
+		slot->bytes = 0;
+		slot->family = 6;
 	}
 }
 
@@ -308,7 +390,7 @@ static __always_inline int x0t_handle(struct xdp_md *ctx, __u32 flags)
 			}
 		}
 		if (flags & X0T_F_COUNT)
-			x0t_count(ctx, &peers_v4, &saddr, 4, 4, len, flags);
+			x0t_count4(ctx, saddr, len, flags);
 		return XDP_PASS;
 	}
 
@@ -322,7 +404,8 @@ static __always_inline int x0t_handle(struct xdp_md *ctx, __u32 flags)
 		struct x0t_in6 saddr __attribute__((aligned(8)));
 		__builtin_memcpy(saddr.addr, &ip6->saddr, 16);
 
-		if ((flags & X0T_F_QUARANTINE) && x0t_maybe_quarantined(x0t_fold6(&saddr))) {
+		__u32 fold = x0t_fold6(&saddr);
+		if ((flags & X0T_F_QUARANTINE) && x0t_maybe_quarantined(fold)) {
 			struct x0t_quarantine *q = bpf_map_lookup_elem(&quarantine_v6, &saddr);
 			if (q) {
 				__sync_fetch_and_add(&q->drops, 1);
@@ -332,7 +415,7 @@ static __always_inline int x0t_handle(struct xdp_md *ctx, __u32 flags)
 			}
 		}
 		if (flags & X0T_F_COUNT)
-			x0t_count(ctx, &peers_v6, &saddr, 6, 16, len, flags);
+			x0t_count6(ctx, &saddr, fold, len, flags);
 		return XDP_PASS;
 	}
 

@@ -11,8 +11,9 @@ export const MAP_EVENTS = 'events';
 export const MAP_CONFIG = 'config';
 export const MAP_STATS = 'stats';
 export const MAP_QUARANTINE_FILTER = 'quarantine_filter';
+export const MAP_PEER_CACHE = 'peer_cache';
 export const MAP_NAMES = [
-  MAP_PEERS_V4, MAP_PEERS_V6, MAP_QUARANTINE_V4, MAP_QUARANTINE_V6, MAP_EVENTS, MAP_CONFIG, MAP_STATS, MAP_QUARANTINE_FILTER,
+  MAP_PEERS_V4, MAP_PEERS_V6, MAP_QUARANTINE_V4, MAP_QUARANTINE_V6, MAP_EVENTS, MAP_CONFIG, MAP_STATS, MAP_QUARANTINE_FILTER, MAP_PEER_CACHE,
 ] as const;
 export type MapName = (typeof MAP_NAMES)[number];
 
@@ -40,6 +41,37 @@ export const STATS_PEERS_FULL = 5;
 /** The quarantine pre-filter: one bit per bucket of source addresses (quarantine-filter.ts). */
 export const QUARANTINE_FILTER_BYTES = 8192;
 
+/**
+ * peer_cache: a per-CPU direct-mapped cache in front of peers_v4/v6 (BPF_MAP_TYPE_PERCPU_ARRAY, PEER_CACHE_SLOTS
+ * entries). struct x0t_peer_slot { u8 family @0 (0 = empty, 4, 6); u8 reserved[7]; u8 addr[16] @8 (IPv4 in
+ * addr[0..4), rest zero); u64 packets @24; u64 bytes @32 }. A peer's totals = its peers_v4/v6 value + every slot
+ * holding its address, summed over CPUs (a known peer claims an empty slot on each CPU; counts never move between
+ * the hash and a slot, and an occupied slot is never evicted). Deleting a peer from peers_v4/v6 would have to clear
+ * its slots too (read the slot, zero the CPU copies holding its address, write it back; bpf/README.md); nothing
+ * deletes peers today.
+ */
+export const PEER_CACHE_SLOTS = 4096;
+export const PEER_SLOT_BYTES = 40;
+export const PEER_SLOT_FAMILY = 0;
+export const PEER_SLOT_ADDR = 8;
+export const PEER_SLOT_PACKETS = 24;
+export const PEER_SLOT_BYTES_FIELD = 32;
+const PEER_CACHE_MUL = 0x85ebca6b;
+const PEER_CACHE_SHIFT = 20; // 32 - log2(PEER_CACHE_SLOTS)
+
+/**
+ * The slot (0 … 4095) of a source key (4 or 16 bytes, network order) as the program computes it: fold = the IPv4
+ * key read as one little-endian u32, or the XOR of the IPv6 key's four (as for the quarantine filter);
+ * slot = (fold × 0x85EBCA6B mod 2^32) >>> 20. Assumes a little-endian host, like quarantine-filter.ts.
+ */
+export function peerCacheSlot(key: Uint8Array): number {
+  if (key.length !== 4 && key.length !== 16) throw new RangeError(`a source key is 4 or 16 bytes, not ${key.length}`);
+  const view = new DataView(key.buffer, key.byteOffset, key.length);
+  let fold = 0;
+  for (let at = 0; at < key.length; at += 4) fold ^= view.getUint32(at, true);
+  return Math.imul(fold, PEER_CACHE_MUL) >>> PEER_CACHE_SHIFT;
+}
+
 /** Key and value sizes (one CPU's value for per-CPU maps) the object must declare; checked at load. */
 export const MAP_SIZES: Readonly<Record<Exclude<MapName, 'events'>, { readonly key: number; readonly value: number }>> = {
   peers_v4: { key: 4, value: PEER_STATS_BYTES },
@@ -49,6 +81,7 @@ export const MAP_SIZES: Readonly<Record<Exclude<MapName, 'events'>, { readonly k
   config: { key: 4, value: CONFIG_BYTES },
   stats: { key: 4, value: STATS_BYTES },
   quarantine_filter: { key: 4, value: QUARANTINE_FILTER_BYTES },
+  peer_cache: { key: 4, value: PEER_SLOT_BYTES },
 };
 
 /** struct x0t_event: kind u8 @0, family u8 @1, reserved u16 @2, ifindex u32 @4, ts_ns u64 @8, addr[16] @16. */

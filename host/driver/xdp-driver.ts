@@ -24,11 +24,18 @@ import {
   MAP_EVENTS,
   MAP_NAMES,
   MAP_QUARANTINE_FILTER,
+  MAP_PEER_CACHE,
   MAP_PEERS_V4,
   MAP_PEERS_V6,
   MAP_QUARANTINE_V4,
   MAP_QUARANTINE_V6,
   MAP_STATS,
+  PEER_CACHE_SLOTS,
+  PEER_SLOT_ADDR,
+  PEER_SLOT_BYTES,
+  PEER_SLOT_BYTES_FIELD,
+  PEER_SLOT_FAMILY,
+  PEER_SLOT_PACKETS,
   PEER_STATS_BYTES,
   PRODUCT_PROGRAM,
   PROGRAM_NAMES,
@@ -49,7 +56,7 @@ import { loadBpfObjectSpec, type BpfObjectSpec } from './bpf-object-spec.js';
 import { compareAddressKeys, decodeAddress, peerKey, type AddressKey } from './ip-address.js';
 import { openLibbpf, XDP_ATTACHED_DRV, XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE, type Libbpf } from './libbpf.js';
 import type { DriverEvent, DriverMode, DriverStatus, PacketDriver, PeerCounters, PeerFamily, QuarantineEntry } from './packet-driver.js';
-import { perCpuBuffer, sumPerCpuU64 } from './percpu.js';
+import { perCpuBuffer, perCpuStride, sumPerCpuU64 } from './percpu.js';
 import { DEFAULT_PIN_ROOT, ensureBpffs, interfacePinDir, listPins, netnsInode, PIN_LINK, PIN_PROG, removePinDir } from './pin-layout.js';
 import { RingBufferReader } from './ring-buffer-reader.js';
 
@@ -293,12 +300,19 @@ interface XdpDriverParts {
   readonly filter: Uint8Array;
 }
 
+/** A map key for an address: family and key bytes in hex. */
+function cacheKey(family: PeerFamily, key: Uint8Array): string {
+  return `${family}:${Buffer.from(key.buffer, key.byteOffset, key.length).toString('hex')}`;
+}
+
 class XdpDriver implements XdpPacketDriver {
   readonly #p: XdpDriverParts;
   readonly #ncpus: number;
   readonly #peers: Record<PeerFamily, BpfMap>;
   readonly #quarantine: Record<PeerFamily, BpfMap>;
   readonly #stats: BpfMap;
+  /** peer_cache: per-CPU slots holding counts of known peers that are not in peers_v4/v6 (bpf-contract.ts). */
+  readonly #peerCache: BpfMap;
   /** The quarantine pre-filter, and the bits this driver last wrote to it (the program starts with all clear). */
   readonly #filterMap: BpfMap;
   #filter: Uint8Array = new Uint8Array(QUARANTINE_FILTER_BYTES);
@@ -322,6 +336,7 @@ class XdpDriver implements XdpPacketDriver {
       4: new BpfMap(lib, MAP_QUARANTINE_V4, fd(MAP_QUARANTINE_V4), 4, QUARANTINE_BYTES),
       6: new BpfMap(lib, MAP_QUARANTINE_V6, fd(MAP_QUARANTINE_V6), 16, QUARANTINE_BYTES),
     };
+    this.#peerCache = new BpfMap(lib, MAP_PEER_CACHE, fd(MAP_PEER_CACHE), 4, perCpuBuffer(PEER_SLOT_BYTES, this.#ncpus).length);
     this.#stats = new BpfMap(lib, MAP_STATS, fd(MAP_STATS), 4, perCpuBuffer(STATS_BYTES, this.#ncpus).length);
     this.#filterMap = new BpfMap(lib, MAP_QUARANTINE_FILTER, fd(MAP_QUARANTINE_FILTER), 4, QUARANTINE_FILTER_BYTES);
     this.#filter = parts.filter;
@@ -388,19 +403,51 @@ class XdpDriver implements XdpPacketDriver {
 
   peers(): PeerCounters[] {
     this.#open();
+    // Hash first, then the cache: counts never move between the two, so each is a lower bound of the true value
+    // at the moment it is read and the sum is as good a snapshot as the kernel gives.
     const rows: { key: AddressKey; counters: PeerCounters }[] = [];
     for (const family of [4, 6] as const) {
       const map = this.#peers[family];
       for (const key of map.keys()) {
         const value = map.lookup(key);
-        if (!value) continue; // evicted between the walk and the lookup
+        if (!value) continue; // deleted between the walk and the lookup
         const [packets, bytes] = sumPerCpuU64(value, PEER_STATS_BYTES, this.#ncpus, 2);
         const address = decodeAddress(family, key);
         const quarantined = this.#quarantine[family].lookup(key) !== null;
         rows.push({ key: { family, bytes: key }, counters: { address, family, packets: Number(packets), bytes: Number(bytes), quarantined } });
       }
     }
-    return rows.sort((a, b) => compareAddressKeys(a.key, b.key)).map((r) => r.counters);
+    const cached = this.#cacheTotals();
+    const totals = rows.map(({ key, counters }) => {
+      const extra = cached.get(cacheKey(key.family, key.bytes));
+      return { key, counters: extra ? { ...counters, packets: Number(BigInt(counters.packets) + extra.packets), bytes: Number(BigInt(counters.bytes) + extra.bytes) } : counters };
+    });
+    return totals.sort((a, b) => compareAddressKeys(a.key, b.key)).map((r) => r.counters);
+  }
+
+  /** The counts in peer_cache per address (family + key bytes), summed over slots and CPUs: one lookup per slot. */
+  #cacheTotals(): Map<string, { packets: bigint; bytes: bigint }> {
+    const out = new Map<string, { packets: bigint; bytes: bigint }>();
+    const stride = perCpuStride(PEER_SLOT_BYTES);
+    const index = new Uint8Array(4);
+    const indexView = new DataView(index.buffer);
+    for (let slot = 0; slot < PEER_CACHE_SLOTS; slot++) {
+      indexView.setUint32(0, slot, true);
+      const value = this.#peerCache.lookup(index);
+      if (!value) continue;
+      const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+      for (let cpu = 0; cpu < this.#ncpus; cpu++) {
+        const at = cpu * stride;
+        const family = value[at + PEER_SLOT_FAMILY];
+        if (family !== 4 && family !== 6) continue;
+        const key = cacheKey(family, value.subarray(at + PEER_SLOT_ADDR, at + PEER_SLOT_ADDR + (family === 4 ? 4 : 16)));
+        const sum = out.get(key) ?? { packets: 0n, bytes: 0n };
+        sum.packets = BigInt.asUintN(64, sum.packets + view.getBigUint64(at + PEER_SLOT_PACKETS, true));
+        sum.bytes = BigInt.asUintN(64, sum.bytes + view.getBigUint64(at + PEER_SLOT_BYTES_FIELD, true));
+        out.set(key, sum);
+      }
+    }
+    return out;
   }
 
   // The program consults quarantine_v4/v6 only for sources whose pre-filter bit is set. Ordering keeps enforcement

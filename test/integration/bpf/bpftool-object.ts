@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sh } from '../../support/netns.js';
 import { quarantineFilter } from '../../../host/driver/quarantine-filter.js';
+import { peerCacheSlot } from '../../../host/driver/bpf-contract.js';
 
 /** bpf/x0t_xdp.o in the repository (this file runs from dist/test/integration/bpf). */
 export const XDP_OBJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bpf', 'x0t_xdp.o');
@@ -45,6 +46,9 @@ function bytesOf(hex: readonly string[]): Buffer {
 
 /** One map entry as raw bytes; per-CPU maps give one value per possible CPU. */
 export interface MapEntry { readonly key: Buffer; readonly values: readonly Buffer[] }
+
+/** One CPU's copy of a peer_cache slot (struct x0t_peer_slot); addr is 4 bytes for family 4, else 16. */
+export interface PeerSlot { readonly family: number; readonly addr: Buffer; readonly packets: bigint; readonly bytes: bigint }
 
 /** Little-endian u64 fields of a value (all of the contract's counters are u64). */
 export function u64s(value: Buffer): bigint[] {
@@ -161,6 +165,46 @@ export class PinnedXdpObject {
     await bpftool(['map', 'delete', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key)]);
   }
 
+  /** One CPU's copy of the peer_cache slot a source key (4 or 16 bytes) maps to, per possible CPU (index = CPU). */
+  async cacheSlot(key: Buffer): Promise<PeerSlot[]> {
+    const index = Buffer.alloc(4);
+    index.writeUInt32LE(peerCacheSlot(key), 0);
+    const entry = await this.lookupOne('peer_cache', index);
+    return (entry?.values ?? []).map((v) => ({
+      family: v[0]!, addr: v.subarray(8, v[0] === 4 ? 12 : 24), packets: v.readBigUInt64LE(24), bytes: v.readBigUInt64LE(32),
+    }));
+  }
+
+  /**
+   * A source's totals as the contract defines them (bpf/README.md): its peers_v4/v6 value plus every CPU's
+   * peer_cache slot holding its address, summed over CPUs. [0n, 0n] when it is in neither.
+   */
+  async peerTotals(key: Buffer): Promise<[bigint, bigint]> {
+    let [p = 0n, b = 0n] = sumPerCpu(await this.lookupOne(key.length === 4 ? 'peers_v4' : 'peers_v6', key));
+    for (const s of await this.cacheSlot(key)) {
+      if (s.family === (key.length === 4 ? 4 : 6) && s.addr.equals(key)) {
+        p += s.packets;
+        b += s.bytes;
+      }
+    }
+    return [p, b];
+  }
+
+  /** One entry by key (`bpftool map lookup`), undefined when absent. */
+  async lookupOne(map: string, key: Buffer): Promise<MapEntry | undefined> {
+    let out: string;
+    try {
+      out = await bpftool(['--json', 'map', 'lookup', 'pinned', join(this.dir, 'maps', map), 'key', ...byteArgs(key)]);
+    } catch {
+      return undefined; // bpftool fails on a missing key
+    }
+    const r = JSON.parse(out) as { key: string[]; value?: string[]; values?: { cpu: number; value: string[] }[] };
+    return {
+      key: bytesOf(r.key),
+      values: r.values !== undefined ? r.values.map((v) => bytesOf(v.value)) : r.value !== undefined ? [bytesOf(r.value)] : [],
+    };
+  }
+
   /** Sets `config.events_per_sec` (0 = the built-in default). */
   async setEventsPerSec(limit: number): Promise<void> {
     const v = Buffer.alloc(8);
@@ -200,8 +244,11 @@ export class PinnedXdpObject {
   }
 
   /** Runs a program once per repetition on `packetFile` with BPF_PROG_TEST_RUN; average ns per run and the verdict. */
-  async testRun(prog: XdpProgram, packetFile: string, repeat: number): Promise<{ retval: number; durationNs: number }> {
-    const out = JSON.parse(await bpftool(['--json', 'prog', 'run', 'pinned', join(this.dir, prog), 'data_in', packetFile, 'repeat', String(repeat)])) as { retval: number; duration: number };
+  /** `cpu`: run pinned to that CPU (taskset; the test run stays on the CPU it starts on), so per-CPU state is known. */
+  async testRun(prog: XdpProgram, packetFile: string, repeat: number, cpu?: number): Promise<{ retval: number; durationNs: number }> {
+    const args = ['--json', 'prog', 'run', 'pinned', join(this.dir, prog), 'data_in', packetFile, 'repeat', String(repeat)];
+    const text = cpu === undefined ? await bpftool(args) : await sh(['taskset', '-c', String(cpu), BPFTOOL ?? 'bpftool', ...args]);
+    const out = JSON.parse(text) as { retval: number; duration: number };
     return { retval: out.retval, durationNs: out.duration };
   }
 

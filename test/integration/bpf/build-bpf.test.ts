@@ -32,7 +32,7 @@ describe('bpf/x0t_xdp.o and its pin', () => {
   it('the object defines exactly the contract’s programs and maps', () => {
     const read = pinFor(object, pin.compiler);
     assert.deepEqual(read.programs, ['x0t_xdp', 'x0t_xdp_count', 'x0t_xdp_count_quarantine', 'x0t_xdp_empty']);
-    assert.deepEqual(read.maps, ['config', 'events', 'peers_v4', 'peers_v6', 'quarantine_filter', 'quarantine_v4', 'quarantine_v6', 'stats']);
+    assert.deepEqual(read.maps, ['config', 'events', 'peer_cache', 'peers_v4', 'peers_v6', 'quarantine_filter', 'quarantine_v4', 'quarantine_v6', 'stats']);
     assert.deepEqual(pin.programs, read.programs);
     assert.deepEqual(pin.maps, read.maps);
   });

@@ -54,6 +54,7 @@ describe('peers_v4 full: new sources are refused and counted in stats.peers_full
     assert.equal(await run('192.0.2.77'), XDP_PASS);
     assert.equal(await run('192.0.2.77'), XDP_PASS);
     assert.equal(await obj.lookup('peers_v4', ipv4Key('192.0.2.77')), undefined);
+    assert.ok((await obj.cacheSlot(ipv4Key('192.0.2.77'))).every((s) => s.family === 0), 'a refused source gets no peer_cache slot');
     assert.equal((await obj.stats()).peersFull - s0.peersFull, 2n);
     assert.equal(await events(), e0, 'no new-peer event for a refused source');
   });

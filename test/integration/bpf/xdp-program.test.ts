@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { NetnsLab, netnsUnavailable, sh, type VethLink } from '../../support/netns.js';
 import {
-  PinnedXdpObject, UDP_SENDER, XDP_DROP, XDP_OBJECT, XDP_PASS, bpftoolUnavailable, ipv4Key, ipv6Key, programsStillLoaded, sumPerCpu, xdpAttachedIn,
+  PinnedXdpObject, UDP_SENDER, XDP_DROP, XDP_OBJECT, XDP_PASS, bpftoolUnavailable, ipv4Key, ipv6Key, programsStillLoaded, xdpAttachedIn,
 } from './bpftool-object.js';
 import { arpFrame, udp4Frame, udp6Frame } from './frames.js';
 
@@ -77,9 +77,10 @@ describe('x0t_xdp on the kernel (bpftool, no driver)', { skip: skip ?? false }, 
   }
 
   /** [packets, bytes] of one source over all CPUs ([0n, 0n] when absent). */
+  /** A source's totals: its peers_v4/v6 value plus its peer_cache slots, over CPUs (the contract's summing rule). */
   async function counters(map: 'peers_v4' | 'peers_v6', key: Buffer): Promise<[bigint, bigint]> {
-    const [p = 0n, b = 0n] = sumPerCpu(await obj.lookup(map, key));
-    return [p, b];
+    assert.equal(key.length, map === 'peers_v4' ? 4 : 16);
+    return obj.peerTotals(key);
   }
 
   async function drops(map: 'quarantine_v4' | 'quarantine_v6', key: Buffer): Promise<bigint> {

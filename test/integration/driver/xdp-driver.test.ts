@@ -8,7 +8,9 @@ import { describe, it } from 'node:test';
 import type { PeerCounters } from '../../../host/driver/packet-driver.js';
 import { DriverChild } from '../../support/driver-child-client.js';
 import { L4, ETH, IPV4, IPV6, PING_PAYLOAD, ping, programLoaded, sendUdp, udpFrameBytes, useDriverTriangle, xdpAttached } from '../../support/driver-lab.js';
-import { netnsUnavailable } from '../../support/netns.js';
+import { netnsUnavailable, sh } from '../../support/netns.js';
+import { PEER_SLOT_BYTES, peerCacheSlot } from '../../../host/driver/bpf-contract.js';
+import { ipv4Key, ipv6Key } from '../bpf/bpftool-object.js';
 
 const skip = (await netnsUnavailable()) ?? (existsSync('bpf/x0t_xdp.o') ? null : 'bpf/x0t_xdp.o is not built');
 
@@ -106,6 +108,44 @@ describe('XDP driver on the kernel (A – B – C, attached on B facing A)', { s
     assert.equal(await xdpAttached(t.lab, 'b', t.ab.b.dev), false, 'no XDP program on the interface after close');
     assert.deepEqual(t.bpffs.leftovers(), [], 'no pins left');
     assert.equal(await programLoaded(programId), false, 'the program is unloaded');
+  });
+
+  it('counts exact through peer_cache: after the first packets A owns its slots, peers() sums hash and slots', async () => {
+    const child = new DriverChild(t.lab, 'b', ['--interface', t.ab.b.dev, '--pin-root', t.bpffs.path]);
+    const ready = await child.ready;
+    const pinDir = ready.pinDir!;
+    /** Packets counted in the slots holding `key` (summed over CPUs), read from the pinned map with bpftool. */
+    const inSlots = async (key: Buffer): Promise<bigint> => {
+      const index = Buffer.alloc(4);
+      index.writeUInt32LE(peerCacheSlot(key), 0);
+      const out = JSON.parse(await sh(['bpftool', '--json', 'map', 'lookup', 'pinned', `${pinDir}/peer_cache`, 'key', ...[...index].map(String)])) as { values: { value: string[] }[] };
+      let sum = 0n;
+      for (const { value } of out.values) {
+        const v = Buffer.from(value.map((h) => Number.parseInt(h, 16)));
+        assert.equal(v.length, PEER_SLOT_BYTES);
+        if (v[0] === (key.length === 4 ? 4 : 6) && v.subarray(8, 8 + key.length).equals(key)) sum += v.readBigUInt64LE(24);
+      }
+      return sum;
+    };
+    const a4 = t.ab.a.ipv4;
+    const a6 = t.ab.a.ipv6;
+    const before = await child.peers();
+    for (let round = 0; round < 4; round++) {
+      await sendUdp(t.lab, 'a', t.ab.b.ipv4, 500, 32);
+      await sendUdp(t.lab, 'a', t.ab.b.ipv6, 250, 32);
+    }
+    const after = await child.peers();
+    assert.equal(peer(after, a4).packets - peer(before, a4).packets, 2000);
+    assert.equal(peer(after, a4).bytes - peer(before, a4).bytes, 2000 * udpFrameBytes(4, 32));
+    assert.equal(peer(after, a6).packets - peer(before, a6).packets, 1000);
+    assert.equal(peer(after, a6).bytes - peer(before, a6).bytes, 1000 * udpFrameBytes(6, 32));
+    // The cache was used: most packets sit in A's slots, not in the hash (the first packets on each CPU go there).
+    const slot4 = await inSlots(ipv4Key(a4));
+    const slot6 = await inSlots(ipv6Key(a6));
+    assert.ok(slot4 >= 1000n && slot4 < BigInt(peer(after, a4).packets), `IPv4 packets in A's slots: ${slot4}`);
+    assert.ok(slot6 >= 500n && slot6 < BigInt(peer(after, a6).packets), `IPv6 packets in A's slots: ${slot6}`);
+    await child.close();
+    assert.deepEqual(t.bpffs.leftovers(), []);
   });
 
   it('attaches generic XDP when asked, says so in its status, and counts the same', async () => {

@@ -24,7 +24,7 @@ describe('pin layout', () => {
   });
 
   it('pins the link, the program and every contract map; bpffs-valid names', () => {
-    assert.deepEqual([...PIN_NAMES].sort(), ['config', 'events', 'link', 'peers_v4', 'peers_v6', 'prog', 'quarantine_filter', 'quarantine_v4', 'quarantine_v6', 'stats']);
+    assert.deepEqual([...PIN_NAMES].sort(), ['config', 'events', 'link', 'peer_cache', 'peers_v4', 'peers_v6', 'prog', 'quarantine_filter', 'quarantine_v4', 'quarantine_v6', 'stats']);
     for (const n of PIN_NAMES) assert.ok(!n.includes('.'));
   });
 
