@@ -67,6 +67,12 @@ export interface Libbpf {
   mapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean;
   /** The key after `key` (the first key when null); false at the end. */
   mapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
+  /**
+   * Reads up to `count` entries in one bpf(2) call (BPF_MAP_LOOKUP_BATCH), from the start (`inBatch` null) or from the
+   * token a previous call left in `outBatch`. Returns how many entries were read and whether the map is exhausted.
+   */
+  mapLookupBatch(fd: number, inBatch: Uint8Array | null, outBatch: Uint8Array, keys: Uint8Array, values: Uint8Array, count: number):
+    { readonly count: number; readonly done: boolean };
   /** Writes one element; false when `flags` is BPF_NOEXIST and the key exists. */
   mapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags: number): boolean;
   /** Deletes one element; false when the key was absent. */
@@ -165,6 +171,7 @@ function bind(lib: LibraryHandle, captureLog: boolean): Libbpf {
     obj_info: lib.func('int bpf_obj_get_info_by_fd(int fd, void *info, _Inout_ uint32_t *len)'),
     lookup: lib.func('int bpf_map_lookup_elem(int fd, const void *key, void *value)'),
     next_key: lib.func('int bpf_map_get_next_key(int fd, const void *key, void *next_key)'),
+    lookup_batch: lib.func('int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const void *opts)'),
     update: lib.func('int bpf_map_update_elem(int fd, const void *key, const void *value, uint64_t flags)'),
     delete: lib.func('int bpf_map_delete_elem(int fd, const void *key)'),
     ncpus: lib.func('int libbpf_num_possible_cpus(void)'),
@@ -289,6 +296,13 @@ function bind(lib: LibraryHandle, captureLog: boolean): Libbpf {
       if (rc === -ENOENT) return false;
       if (rc < 0) fail('bpf_map_lookup_elem', rc);
       return true;
+    },
+    mapLookupBatch(fd, inBatch, outBatch, keys, values, count) {
+      const n = [count];
+      const rc = f.lookup_batch(fd, inBatch, outBatch, keys, values, n, null) as number;
+      // ENOENT: the walk reached the end; `n` still says how many entries this call filled in.
+      if (rc < 0 && rc !== -ENOENT) fail('bpf_map_lookup_batch', rc);
+      return { count: n[0]!, done: rc === -ENOENT };
     },
     mapNextKey(fd, key, next) {
       const rc = f.next_key(fd, key, next) as number;
