@@ -2,7 +2,7 @@
 // other BPF user) at /run/x0tta6bl4/bpf by default, mounted once (an existing bpffs mount there is reused), with
 // one directory per interface holding the link, the program and the maps:
 //
-//   <pinRoot>/<ifname>@<netns inode>/{link, prog, peers_v4, peers_v6, quarantine_v4, quarantine_v6, events, config, stats}
+//   <pinRoot>/<ifname>@<netns inode>/{link, prog, and every map of the contract: MAP_NAMES in bpf-contract.ts}
 //
 // The network namespace's inode is part of the name because interface names are per namespace while a bpffs mount
 // is per mount namespace: two nodes in two namespaces may both drive an `eth0`.
