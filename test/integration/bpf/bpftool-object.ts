@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sh } from '../../support/netns.js';
 import { quarantineFilter } from '../../../host/driver/quarantine-filter.js';
 import { peerCacheSlot } from '../../../host/driver/bpf-contract.js';
+import { encodeAddress } from '../../../host/driver/ip-address.js';
 
 /** bpf/x0t_xdp.o in the repository (this file runs from dist/test/integration/bpf). */
 export const XDP_OBJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'bpf', 'x0t_xdp.o');
@@ -65,21 +66,15 @@ export function sumPerCpu(entry: MapEntry | undefined): bigint[] {
   return sums;
 }
 
-/** Key bytes of an IPv4 address in network order, as the maps store it. */
-export function ipv4Key(addr: string): Buffer {
-  return Buffer.from(addr.split('.').map((p) => Number.parseInt(p, 10)));
+/** Key bytes of an address in network order, as the maps store it: the driver's own codec, family checked. */
+function keyOf(addr: string, family: 4 | 6): Buffer {
+  const key = encodeAddress(addr);
+  if (key.family !== family) throw new Error(`${addr} is not an IPv${family} address`);
+  return Buffer.from(key.bytes);
 }
 
-/** Key bytes of an IPv6 address (full or `::`-compressed, no embedded IPv4). */
-export function ipv6Key(addr: string): Buffer {
-  const [head, tail] = addr.includes('::') ? addr.split('::') as [string, string] : [addr, undefined];
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(Number.parseInt(g, 16), i * 2));
-  return b;
-}
+export const ipv4Key = (addr: string): Buffer => keyOf(addr, 4);
+export const ipv6Key = (addr: string): Buffer => keyOf(addr, 6);
 
 function byteArgs(b: Buffer): string[] {
   return [...b].map((x) => String(x));
