@@ -30,7 +30,7 @@ import type { PluginHost } from '../runtime/plugin-host.js';
 import type { SlotInfo } from '../runtime/slot.js';
 import type { NodeDriver } from './node-driver.js';
 import { notReady, type KnowledgeStatus, type NodeKnowledge } from './node-knowledge.js';
-import { escapeHelp, escapeLabel, formatValue } from './prometheus-text.js';
+import { familyLines, type MetricType } from './prometheus-text.js';
 
 /** Largest JSON request body the API reads (the swap request is a path). */
 const MAX_JSON_BODY = 64 * 1024;
@@ -421,9 +421,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 interface Family {
   readonly name: string;
-  readonly type: 'counter' | 'gauge' | 'summary';
+  readonly type: MetricType;
   readonly help: string;
-  readonly samples: (s: SlotInfo) => readonly { suffix?: string; labels?: Record<string, string>; value: number | null }[];
+  readonly samples: (s: SlotInfo) => readonly { labels?: Record<string, string>; value: number | null }[];
 }
 
 const FAMILIES: readonly Family[] = [
@@ -468,19 +468,9 @@ const KB_FAMILIES: readonly { name: string; type: 'counter' | 'gauge'; help: str
 export function renderMetrics(slots: readonly SlotInfo[], knowledge: KnowledgeStatus | null = null): string {
   const lines: string[] = [];
   for (const f of FAMILIES) {
-    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
-    for (const s of slots) {
-      for (const sample of f.samples(s)) {
-        const labels = { slot: s.name, capability: s.capability, ...sample.labels };
-        const text = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',');
-        lines.push(`${f.name}${sample.suffix ?? ''}{${text}} ${formatValue(sample.value)}`);
-      }
-    }
+    lines.push(...familyLines(f.name, f.type, f.help, slots.flatMap((s) =>
+      f.samples(s).map((sample) => ({ labels: { slot: s.name, capability: s.capability, ...sample.labels }, value: sample.value })))));
   }
-  if (knowledge) {
-    for (const f of KB_FAMILIES) {
-      lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`, `${f.name} ${formatValue(f.value(knowledge))}`);
-    }
-  }
+  if (knowledge) for (const f of KB_FAMILIES) lines.push(...familyLines(f.name, f.type, f.help, [{ value: f.value(knowledge) }]));
   return lines.join('\n') + '\n';
 }
