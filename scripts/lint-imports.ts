@@ -39,6 +39,8 @@ const LAYER_PREFIXES = [
   'host/fl',
   'host/kb',
   'host/driver',
+  'host/spiffe',
+  'host/mesh',
   'host/node',
   'host/cli',
 ] as const;
@@ -54,7 +56,8 @@ interface LayerRule {
 }
 
 const HOST_LAYERS = [
-  'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/driver', 'host/node',
+  'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/driver', 'host/spiffe',
+  'host/mesh', 'host/node',
 ] as const;
 
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
@@ -92,10 +95,20 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
     packages: ['onnxruntime-web'],
   },
   'host/driver': { layers: ['host/errors'], builtins: 'all', packages: ['koffi'] },
+  // SPIFFE identities: the mesh CA, X.509-SVIDs (issue, verify, rotate), join tokens, trust bundles, the Workload API.
+  'host/spiffe': {
+    layers: ['sdk/abi', 'host/errors', 'host/core', 'host/crypto'],
+    builtins: 'all',
+    packages: ['pkijs', 'asn1js', '@grpc/grpc-js', '@grpc/proto-loader'],
+  },
+  // The mesh with I/O: wire codec, UDP transport and fragmentation, discovery, PQ sessions; routing itself is a pure
+  // core in host/core/routing.
+  'host/mesh': { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/crypto', 'host/spiffe'], builtins: 'all', packages: [] },
   'host/node': { layers: ['sdk/abi', ...HOST_LAYERS], builtins: 'all', packages: 'all' },
   'host/cli': {
     // `x0t plugin new|build|test` are the plugin author's tools: the CLI drives sdk/ for them.
-    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/node'],
+    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/node',
+      'host/mesh', 'host/spiffe'],
     builtins: 'all',
     packages: ['commander'],
   },

@@ -28,7 +28,7 @@ export interface WireError {
 }
 
 // Exit codes: 1 internal, 2 usage, 3 manifest, 4 I/O, 5 load refused, 6 build, 7 cryptographic input, 10-19 plugin
-// call, 20 slot, 30 unsupported, 40-49 federated learning.
+// call, 20 slot, 30 unsupported, 40-49 federated learning, 50-59 knowledge base, 60 driver, 70-79 mesh.
 export class InternalError extends X0tError { readonly code = 'X0T_INTERNAL'; readonly exitCode = 1; }
 export class UsageError extends X0tError { readonly code = 'X0T_USAGE'; readonly exitCode = 2; }
 /** A manifest failed validation; `details.path` names the field, e.g. `slots.aggregator.plugin`. */
@@ -111,6 +111,20 @@ export class KbIngestError extends X0tError { readonly code = 'X0T_KB_INGEST'; r
  */
 export class DriverError extends X0tError { readonly code = 'X0T_DRIVER'; readonly exitCode = 60; }
 
+// Mesh (exit codes 70-79). A mesh datagram that does not decode is a CodecError (details: `kind`, `reason`).
+/**
+ * A session handshake or sealed packet was refused: details carry `reason` ('tampered', 'replayed', 'reflected',
+ * 'downgrade', 'unknown-peer', 'identity', 'stale', 'decrypt', 'no-session', 'suite'). Nothing is delivered from it.
+ */
+export class SessionError extends X0tError { readonly code = 'X0T_SESSION'; readonly exitCode = 71; }
+/**
+ * A SPIFFE identity operation failed: an SVID or bundle that does not verify, a forged or expired certificate, a
+ * join token that is unknown, used or expired, a CA that cannot issue. Details carry `reason`.
+ */
+export class IdentityError extends X0tError { readonly code = 'X0T_IDENTITY'; readonly exitCode = 72; }
+/** A routing request cannot be served: no route to the destination after on-demand discovery, a bad routing config. */
+export class RoutingError extends X0tError { readonly code = 'X0T_ROUTING'; readonly exitCode = 73; }
+
 type ErrorClass = new (message: string, details?: ErrorDetails, options?: { cause?: unknown }) => X0tError;
 
 const CLASSES: readonly ErrorClass[] = [
@@ -123,6 +137,7 @@ const CLASSES: readonly ErrorClass[] = [
   FlProtocolError, FlRoundFailedError, FlConfigError, FlUpdateInvalidError, SecAggError,
   KbConfigError, KbIndexCorruptError, ModelUnavailableError, ModelRuntimeError, KbIngestError,
   DriverError,
+  SessionError, IdentityError, RoutingError,
 ];
 
 /** code → class; built once, and checked for duplicate codes at module load. */
