@@ -33,6 +33,7 @@ const LAYER_PREFIXES = [
   'sdk/as',
   'sdk/templates',
   'host/errors',
+  'host/io',
   'host/core',
   'host/runtime',
   'host/crypto',
@@ -56,8 +57,8 @@ interface LayerRule {
 }
 
 const HOST_LAYERS = [
-  'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/driver', 'host/spiffe',
-  'host/mesh', 'host/node',
+  'host/errors', 'host/io', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/driver',
+  'host/spiffe', 'host/mesh', 'host/node',
 ] as const;
 
 export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
@@ -66,6 +67,8 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // The conformance kit and tools for plugin authors.
   sdk: { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'], builtins: 'all', packages: 'all' },
   'host/errors': { layers: ['sdk/abi'], builtins: [], packages: [] },
+  // Durable files (temp, fsync, rename, fsync of the folder): the one way product code replaces a file.
+  'host/io': { layers: ['sdk/abi', 'host/errors'], builtins: 'all', packages: [] },
   // Pure state machines: no I/O, so only path math and (pure) schema validation.
   'host/core': {
     layers: ['sdk/abi', 'host/errors'],
@@ -79,7 +82,7 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   },
   // Cryptographic compositions (X-Wing, composite signatures, key files, manifest signatures) over the PQC plugins
   // and node:crypto; host/runtime reaches them only through interfaces it defines (no cycle).
-  'host/crypto': { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'], builtins: 'all', packages: [] },
+  'host/crypto': { layers: ['sdk/abi', 'host/errors', 'host/io', 'host/core', 'host/runtime'], builtins: 'all', packages: [] },
   // Federated learning with I/O: the coordinator and client drivers, transports, noise, the trainer adapter, the
   // MNIST simulation (its data comes from the `mnist` package's JSON files).
   'host/fl': {
@@ -90,25 +93,25 @@ export const LAYER_RULES: Readonly<Record<string, LayerRule>> = {
   // The knowledge base with I/O: chunking, BM25, hybrid retrieval, the store, the vector-index and embedder
   // adapters; the transformer embedder and re-ranker run on onnxruntime-web (its own WebAssembly) in a worker.
   'host/kb': {
-    layers: ['sdk/abi', 'host/errors', 'host/core', 'host/runtime'],
+    layers: ['sdk/abi', 'host/errors', 'host/io', 'host/core', 'host/runtime'],
     builtins: 'all',
     packages: ['onnxruntime-web'],
   },
   'host/driver': { layers: ['host/errors'], builtins: 'all', packages: ['koffi'] },
   // SPIFFE identities: the mesh CA, X.509-SVIDs (issue, verify, rotate), join tokens, trust bundles, the Workload API.
   'host/spiffe': {
-    layers: ['sdk/abi', 'host/errors', 'host/core', 'host/crypto'],
+    layers: ['sdk/abi', 'host/errors', 'host/io', 'host/core', 'host/crypto'],
     builtins: 'all',
     packages: ['pkijs', 'asn1js', '@grpc/grpc-js', '@grpc/proto-loader'],
   },
   // The mesh with I/O: wire codec, UDP transport and fragmentation, discovery, PQ sessions; routing itself is a pure
   // core in host/core/routing.
-  'host/mesh': { layers: ['sdk/abi', 'host/errors', 'host/core', 'host/crypto', 'host/spiffe'], builtins: 'all', packages: [] },
+  'host/mesh': { layers: ['sdk/abi', 'host/errors', 'host/io', 'host/core', 'host/crypto', 'host/spiffe'], builtins: 'all', packages: [] },
   'host/node': { layers: ['sdk/abi', ...HOST_LAYERS], builtins: 'all', packages: 'all' },
   'host/cli': {
     // `x0t plugin new|build|test` are the plugin author's tools: the CLI drives sdk/ for them.
-    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb', 'host/node',
-      'host/mesh', 'host/spiffe'],
+    layers: ['sdk/abi', 'sdk', 'host/errors', 'host/io', 'host/core', 'host/runtime', 'host/crypto', 'host/fl', 'host/kb',
+      'host/node', 'host/mesh', 'host/spiffe'],
     builtins: 'all',
     packages: ['commander'],
   },

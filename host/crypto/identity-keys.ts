@@ -17,13 +17,14 @@
 // signing with that key).
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { open, readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   parsePublicKeyFile, PUBLIC_KEY_KIND, signatureAlgorithm, type ManifestContext, type PublicKeyFileV1,
 } from '../core/manifest/index.js';
 import { manifestInvalid } from '../core/manifest/invalid.js';
 import { CryptoInputError, IoError, ManifestInvalidError } from '../errors/index.js';
+import { replaceFileWith } from '../io/durable-file.js';
 import { fromBase64, sameBytes, toBase64 } from './base64.js';
 import { checkLength } from './check-length.js';
 import { ed25519Public, shake256, x25519Public } from './curve25519.js';
@@ -276,14 +277,12 @@ export async function readNodeKeys(path: string): Promise<NodeKeys> {
 export async function writeKeyFile(path: string, text: string, opts: { secret: boolean; force?: boolean }): Promise<void> {
   const file = resolve(path);
   const mode = opts.secret ? 0o600 : 0o644;
-  const target = opts.force === true ? join(dirname(file), `.${basename(file)}.${process.pid}.tmp`) : file;
-  const ioError = (e: unknown): IoError => {
-    const code = (e as NodeJS.ErrnoException).code ?? null;
-    const hint = code === 'EEXIST' ? ' (it exists; --force replaces it)' : '';
-    return new IoError(`cannot write key file ${file}: ${code ?? (e as Error).message}${hint}`, { path: file, code }, { cause: e });
-  };
+  if (opts.force === true) {
+    await replaceFileWith(file, text, { mode, what: 'key file' });
+    return;
+  }
   try {
-    const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+    const handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
     try {
       await handle.chmod(mode); // the umask may have taken bits off a public file; a secret one stays 0600
       await handle.writeFile(text, 'utf8');
@@ -291,9 +290,9 @@ export async function writeKeyFile(path: string, text: string, opts: { secret: b
     } finally {
       await handle.close();
     }
-    if (target !== file) await rename(target, file);
   } catch (e) {
-    if (target !== file) await rm(target, { force: true });
-    throw ioError(e);
+    const code = (e as NodeJS.ErrnoException).code ?? null;
+    const hint = code === 'EEXIST' ? ' (it exists; --force replaces it)' : '';
+    throw new IoError(`cannot write key file ${file}: ${code ?? (e as Error).message}${hint}`, { path: file, code }, { cause: e });
   }
 }

@@ -14,9 +14,9 @@
 //   88   SHA-256 of bytes 0..88 and the tag (so a flipped parameter or tag byte is caught too)
 //   120  tag (UTF-8), then the payload
 import { createHash } from 'node:crypto';
-import { open, readdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
 import { KbIndexCorruptError } from '../errors/index.js';
+import { removeStaleTemps, replaceFile } from '../io/durable-file.js';
 import type { VectorIndexParams, VectorMetric } from './kb-types.js';
 
 export const INDEX_FILE_MAGIC = 'X0TVIDX\0';
@@ -62,32 +62,6 @@ function header(meta: IndexFileMeta, tag: Buffer, payloadBytes: number, payloadH
   return h;
 }
 
-/** Whether process `pid` is alive (a temp file of a live writer must not be removed). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes `<path>.tmp-<pid>` files left by writers that died mid-save. */
-async function removeStaleTemps(path: string): Promise<void> {
-  const prefix = `${basename(path)}.tmp-`;
-  let names: string[];
-  try {
-    names = await readdir(dirname(path));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (Number.isSafeInteger(pid) && pid !== process.pid && !alive(pid)) await rm(join(dirname(path), name), { force: true });
-  }
-}
-
 /**
  * Writes the index file at `path` from payload pieces (e.g. the plugin's save chunks, streamed without holding the
  * whole image twice): temp file, fsync, rename, fsync of the folder.
@@ -96,9 +70,7 @@ export async function writeIndexFile(path: string, meta: IndexFileMeta, pieces: 
   const tag = Buffer.from(meta.tag, 'utf8');
   if (tag.length > MAX_TAG_BYTES) throw new RangeError(`index file tag is ${tag.length} bytes; at most ${MAX_TAG_BYTES}`);
   await removeStaleTemps(path);
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
+  await replaceFile(path, async (fh) => {
     // The header is written last, once the payload's length and hash are known.
     await fh.write(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
     await fh.write(tag, 0, tag.length, HEADER_BYTES);
@@ -115,20 +87,7 @@ export async function writeIndexFile(path: string, meta: IndexFileMeta, pieces: 
     }
     const payloadBytes = at - HEADER_BYTES - tag.length;
     await fh.write(header(meta, tag, payloadBytes, hash.digest()), 0, HEADER_BYTES, 0);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
+  }, { what: 'index file', createFolder: false });
 }
 
 function corrupt(path: string, reason: string): KbIndexCorruptError {

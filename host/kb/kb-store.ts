@@ -12,9 +12,10 @@
 //
 // All numbers in binary files are little-endian.
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IoError, KbConfigError, KbIndexCorruptError } from '../errors/index.js';
+import { replaceFileWith } from '../io/durable-file.js';
 import type { ChunkerSpec } from './chunkers/chunk.js';
 import type { IncidentMetadata } from './incident-record.js';
 
@@ -102,31 +103,9 @@ function ioError(what: string, path: string, e: unknown): IoError {
   return new IoError(`${what} ${path}: ${(e as Error).message}`, { path }, { cause: e });
 }
 
-/** Writes `bytes` to `path` by temp file + fsync + rename + fsync of the folder. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw ioError('cannot write', path, e);
-  }
-  await fsyncDir(join(path, '..'));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Directories cannot be fsynced on every platform (Windows); the rename is still atomic there.
-  try {
-    const fh = await open(dir, 'r');
-    try { await fh.sync(); } finally { await fh.close(); }
-  } catch { /* best effort */ }
+/** Writes `bytes` to `path` crash-safely (host/io/durable-file.ts). */
+export function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  return replaceFileWith(path, bytes, { what: 'knowledge-base file', createFolder: false });
 }
 
 function f32Bytes(v: Float32Array): Uint8Array {
@@ -294,7 +273,7 @@ export class KbStore {
     const re = /^(?:chunks|embeddings|bm25|weights)-(\d+)\.(?:json|f32|bin)$/;
     for (const name of await readdir(this.dir)) {
       const m = re.exec(name);
-      if ((m && Number(m[1]) !== keep) || /\.tmp-\d+-/.test(name)) await rm(join(this.dir, name), { force: true });
+      if ((m && Number(m[1]) !== keep) || /\.tmp-\d+$/.test(name)) await rm(join(this.dir, name), { force: true });
     }
   }
 

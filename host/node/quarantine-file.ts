@@ -5,14 +5,12 @@
 //
 // Reading is strict: anything but an absent file or a well-formed version-1 list is an IoError naming the file (and the
 // offending field), because starting with an empty quarantine would silently release every peer the operator shut out.
-// Writing is crash-safe: the text goes to `<file>.tmp-<pid>` in the same folder, which is fsynced, renamed over the
-// file, and the folder fsynced, so after a crash the file holds the previous complete list or the new one.
+// Writing is crash-safe (host/io/durable-file.ts): after a crash the file holds the previous complete list or the new one.
 // The write is synchronous on purpose: the admin API answers a quarantine change only once it is durable, its callers
 // are synchronous, and the file is small (at most a few thousand short lines) and changed only by operators.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { IoError, UsageError } from '../errors/index.js';
+import { replaceFileWithSync } from '../io/durable-file.js';
 import { compareAddressKeys, encodeAddress } from '../driver/ip-address.js';
 import { normalizeAddress } from '../driver/userspace-driver.js';
 
@@ -110,43 +108,5 @@ export async function readQuarantineFile(path: string): Promise<string[] | null>
  * the previous file left as it was.
  */
 export function writeQuarantineFile(path: string, addresses: Iterable<string>): void {
-  const bytes = Buffer.from(formatQuarantineFile(addresses), 'utf8');
-  const dir = dirname(path);
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    mkdirSync(dir, { recursive: true });
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      rmSync(tmp, { force: true });
-    } catch {
-      /* not ours to remove (a folder by that name); the write's failure is the one to report */
-    }
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new IoError(`cannot write quarantine file ${path}: ${code ?? (e as Error).message}`, { path, code: code ?? null }, { cause: e });
-  }
-  // The rename is only durable once the folder is; a folder that cannot be opened for reading (Windows) keeps the
-  // rename atomic all the same.
-  let dirFd: number;
-  try {
-    dirFd = openSync(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    fsyncSync(dirFd);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new IoError(`cannot sync the folder of quarantine file ${path}: ${code ?? (e as Error).message}`, { path, code: code ?? null }, { cause: e });
-  } finally {
-    closeSync(dirFd);
-  }
+  replaceFileWithSync(path, formatQuarantineFile(addresses), { what: 'quarantine file' });
 }
