@@ -5,7 +5,7 @@
 // reach `onSendError` as IoError{code, to}, which the node reads as a link-failure hint. Every drop is counted.
 import { createSocket, type Socket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
-import { CodecError, IoError, type X0tError } from '../../errors/index.js';
+import { asX0tError, CodecError, IoError, type X0tError } from '../../errors/index.js';
 import { FRAGMENT_HEADER_BYTES } from '../wire/fragment.js';
 import { decodeDatagram, decodeFrame, encodeDatagram, encodeFrame, FRAME_HEADER_BYTES, type Frame } from '../wire/frame.js';
 import { isLinkLocalV6, isUnspecified, parseIp, type IpAddress } from '../wire/ip-address.js';
@@ -52,6 +52,8 @@ export interface TransportStats {
   sendErrors: number;
   /** Errors a socket raised outside any send (rare: node reports most through the send callback). */
   socketErrors: number;
+  /** Frames whose onFrame handler threw (reported through onDrop and dropped). */
+  handlerErrors: number;
   drops: Record<TransportDrop, number>;
 }
 
@@ -173,7 +175,7 @@ export class UdpTransport {
   private closed = false;
   private readonly counters = {
     datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0,
-    fragmentsIn: 0, fragmentsOut: 0, sendErrors: 0, socketErrors: 0, decodeDrops: 0,
+    fragmentsIn: 0, fragmentsOut: 0, sendErrors: 0, socketErrors: 0, decodeDrops: 0, handlerErrors: 0,
   };
 
   private constructor(private readonly sockets: readonly BoundSocket[], private readonly o: TransportOptions, mtu: number) {
@@ -257,7 +259,7 @@ export class UdpTransport {
       datagramsIn: c.datagramsIn, datagramsOut: c.datagramsOut, bytesIn: c.bytesIn, bytesOut: c.bytesOut,
       framesIn: c.framesIn, framesOut: c.framesOut, fragmentsIn: c.fragmentsIn, fragmentsOut: c.fragmentsOut,
       reassembled: this.reassembler.reassembled, reassemblyInFlight: this.reassembler.inFlight,
-      sendErrors: c.sendErrors, socketErrors: c.socketErrors, drops,
+      sendErrors: c.sendErrors, socketErrors: c.socketErrors, handlerErrors: c.handlerErrors, drops,
     };
   }
 
@@ -401,6 +403,13 @@ export class UdpTransport {
 
   private deliver(frame: Frame, from: UdpEndpoint, local: UdpEndpoint): void {
     this.counters.framesIn++;
-    this.o.onFrame(frame, from, local);
+    try {
+      this.o.onFrame(frame, from, local);
+    } catch (e) {
+      // A failing handler loses this frame, never the node: it runs in a socket event, where a throw would be
+      // an uncaught exception.
+      this.counters.handlerErrors++;
+      this.o.onDrop?.(from, asX0tError(e));
+    }
   }
 }

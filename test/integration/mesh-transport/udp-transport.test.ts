@@ -239,3 +239,36 @@ describe('UDP transport on loopback', () => {
     }
   });
 });
+
+describe('a failing frame handler', () => {
+  it('loses only that frame: it is reported through onDrop, counted, and later frames still arrive', async () => {
+    const seen: number[] = [];
+    const drops: X0tError[] = [];
+    let calls = 0;
+    const rx = await UdpTransport.open({
+      listen: [{ address: '127.0.0.1', port: 0 }],
+      onFrame: (frame) => {
+        calls++;
+        if (calls === 1) throw new Error('handler bug');
+        if (frame.kind === 'identity') seen.push(frame.body[0]!);
+      },
+      onDrop: (_from, error) => { drops.push(error); },
+    });
+    const tx = await UdpTransport.open({ listen: [{ address: '127.0.0.1', port: 0 }], onFrame: () => undefined });
+    try {
+      for (let i = 0; i < 3; i++) {
+        tx.send(rx.endpoints[0]!, { kind: 'identity', body: Uint8Array.of(i) });
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      const deadline = Date.now() + 3000;
+      while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen, [1, 2]);
+      assert.equal(rx.stats().handlerErrors, 1);
+      assert.equal(drops.length, 1);
+      assert.equal(drops[0]!.code, 'X0T_INTERNAL');
+    } finally {
+      await tx.close();
+      await rx.close();
+    }
+  });
+});
