@@ -14,6 +14,8 @@ export interface DurableWriteOptions {
   readonly what?: string;
   /** Create the folder when it is absent (default true). */
   readonly createFolder?: boolean;
+  /** Mode of a folder created here (default 0o777 less the umask); 0o700 for folders that hold secrets. */
+  readonly folderMode?: number;
 }
 
 /** The temp file this process writes `path` through. */
@@ -61,7 +63,7 @@ export async function replaceFile(path: string, write: (file: FileHandle) => Pro
   const what = opts.what ?? 'file';
   const tmp = tempName(path);
   try {
-    if (opts.createFolder !== false) await mkdir(dirname(path), { recursive: true });
+    if (opts.createFolder !== false) await mkdir(dirname(path), { recursive: true, mode: opts.folderMode ?? 0o777 });
     const mode = opts.mode ?? 0o644;
     const fh = await open(tmp, 'w', mode);
     try {
@@ -92,7 +94,7 @@ export function replaceFileWithSync(path: string, data: Uint8Array | string, opt
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const tmp = tempName(path);
   try {
-    if (opts.createFolder !== false) mkdirSync(dirname(path), { recursive: true });
+    if (opts.createFolder !== false) mkdirSync(dirname(path), { recursive: true, mode: opts.folderMode ?? 0o777 });
     const mode = opts.mode ?? 0o644;
     const fd = openSync(tmp, 'w', mode);
     try {
