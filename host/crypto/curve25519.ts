@@ -1,30 +1,28 @@
 // X25519, Ed25519, SHAKE256 and SHA3-256 on raw bytes, all from node:crypto (OpenSSL): no curve or hash arithmetic
-// is written here. Raw 32-byte keys become KeyObjects through the fixed RFC 8410 DER prefixes (PKCS#8 for secret
-// keys, SubjectPublicKeyInfo for public keys), and public keys come back out as the last 32 bytes of the SPKI.
+// is written here. Raw 32-byte keys become KeyObjects as JWK (RFC 8037 OKP keys), and public keys come back out of
+// a KeyObject's JWK export.
+//
+// Why JWK and not the fixed RFC 8410 DER prefixes: on Node 20 + OpenSSL 3 a PKCS#8 DER import runs OpenSSL's
+// decoder chain and costs ~700 µs here, a JWK import of the same key ~70 µs (public keys: ~130 µs against ~15 µs),
+// and X-Wing and the session handshake import several keys per operation. A private OKP JWK must carry `x`, but
+// OpenSSL derives the public half from `d` alone (EVP_PKEY_new_raw_private_key): the placeholder `x` below is never
+// used, which test/unit/crypto-hybrid/curve25519-import.test.ts checks against the DER import for both curves.
 import { createHash, createPrivateKey, createPublicKey, diffieHellman, sign, verify, type KeyObject } from 'node:crypto';
-
-const hex = (s: string): Buffer => Buffer.from(s, 'hex');
-/** PKCS#8 PrivateKeyInfo { v0, id-X25519 (1.3.101.110), OCTET STRING { OCTET STRING (32) } }. */
-const X25519_PKCS8 = hex('302e020100300506032b656e04220420');
-/** SubjectPublicKeyInfo { id-X25519, BIT STRING (32) }. */
-const X25519_SPKI = hex('302a300506032b656e032100');
-/** The same two for id-Ed25519 (1.3.101.112). */
-const ED25519_PKCS8 = hex('302e020100300506032b657004220420');
-const ED25519_SPKI = hex('302a300506032b6570032100');
 
 export const X25519_BYTES = 32;
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 
-// Parsing DER into a KeyObject costs more than an Ed25519 signature itself, and a node signs and verifies with the
-// same few long-term keys over and over (every FL update, every session): the Ed25519 KeyObjects are kept in a small
-// cache keyed by the DER bytes. X25519 keys are mostly ephemeral, so they are not cached.
+type Curve = 'X25519' | 'Ed25519';
+const PLACEHOLDER_X = Buffer.alloc(32).toString('base64url');
+
+// A node signs and verifies with the same few long-term Ed25519 keys over and over (every FL update, every session):
+// their KeyObjects are kept in a small cache keyed by the raw bytes. X25519 keys are mostly ephemeral: not cached.
 const KEY_CACHE_LIMIT = 512;
 const keyCache = new Map<string, KeyObject>();
 
-function cached(der: Buffer, make: () => KeyObject): KeyObject {
-  const id = der.toString('base64');
+function cached(id: string, make: () => KeyObject): KeyObject {
   let key = keyCache.get(id);
   if (key === undefined) {
     key = make();
@@ -34,26 +32,31 @@ function cached(der: Buffer, make: () => KeyObject): KeyObject {
   return key;
 }
 
-function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  const der = Buffer.concat([prefix, raw]);
-  const make = (): KeyObject => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  return prefix === ED25519_PKCS8 ? cached(der, make) : make();
+function raw32(bytes: Uint8Array, what: string): string {
+  // JWK would accept other lengths for some curves; the raw forms here are exactly 32 bytes.
+  if (bytes.length !== 32) throw new RangeError(`${what} must be 32 bytes, got ${bytes.length}`);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
 }
 
-function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
-  const der = Buffer.concat([prefix, raw]);
-  const make = (): KeyObject => createPublicKey({ key: der, format: 'der', type: 'spki' });
-  return prefix === ED25519_SPKI ? cached(der, make) : make();
+function privateKey(crv: Curve, raw: Uint8Array): KeyObject {
+  const d = raw32(raw, `${crv} secret key`);
+  const make = (): KeyObject => createPrivateKey({ key: { kty: 'OKP', crv, d, x: PLACEHOLDER_X }, format: 'jwk' });
+  return crv === 'Ed25519' ? cached(`s${d}`, make) : make();
+}
+
+function publicKey(crv: Curve, raw: Uint8Array): KeyObject {
+  const x = raw32(raw, `${crv} public key`);
+  const make = (): KeyObject => createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' });
+  return crv === 'Ed25519' ? cached(`p${x}`, make) : make();
 }
 
 function rawPublic(key: KeyObject): Uint8Array {
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(spki.subarray(spki.length - 32));
+  return new Uint8Array(Buffer.from(key.export({ format: 'jwk' }).x!, 'base64url'));
 }
 
 /** X25519(sk, 9): the public key (or X-Wing ciphertext half) of a 32-byte scalar string. */
 export function x25519Public(secretKey: Uint8Array): Uint8Array {
-  return rawPublic(privateKey(X25519_PKCS8, secretKey));
+  return rawPublic(privateKey('X25519', secretKey));
 }
 
 /**
@@ -63,7 +66,7 @@ export function x25519Public(secretKey: Uint8Array): Uint8Array {
  */
 export function x25519(secretKey: Uint8Array, u: Uint8Array): Uint8Array {
   try {
-    return new Uint8Array(diffieHellman({ privateKey: privateKey(X25519_PKCS8, secretKey), publicKey: publicKey(X25519_SPKI, u) }));
+    return new Uint8Array(diffieHellman({ privateKey: privateKey('X25519', secretKey), publicKey: publicKey('X25519', u) }));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_OSSL_FAILED_DURING_DERIVATION') return new Uint8Array(X25519_BYTES);
     throw e;
@@ -72,12 +75,12 @@ export function x25519(secretKey: Uint8Array, u: Uint8Array): Uint8Array {
 
 /** The Ed25519 public key of a 32-byte RFC 8032 secret seed. */
 export function ed25519Public(seed: Uint8Array): Uint8Array {
-  return rawPublic(privateKey(ED25519_PKCS8, seed));
+  return rawPublic(privateKey('Ed25519', seed));
 }
 
 /** Pure Ed25519 (RFC 8032 §5.1.6): deterministic, 64 bytes. */
 export function ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array {
-  return new Uint8Array(sign(null, message, privateKey(ED25519_PKCS8, seed)));
+  return new Uint8Array(sign(null, message, privateKey('Ed25519', seed)));
 }
 
 /** Pure Ed25519 verification; false for a bad signature and for a 32-byte string that is not a curve point. */
@@ -85,7 +88,7 @@ export function ed25519Verify(publicKey32: Uint8Array, message: Uint8Array, sign
   if (signature.length !== ED25519_SIGNATURE_BYTES) return false;
   let key: KeyObject;
   try {
-    key = publicKey(ED25519_SPKI, publicKey32);
+    key = publicKey('Ed25519', publicKey32);
   } catch {
     return false;
   }

@@ -13,7 +13,7 @@ export interface PeerCredentials {
   /** 'x-wing' (hybrid suite) or 'x25519' (classic suite). */
   readonly kemAlgorithm: string;
   readonly kemPublicKey: Uint8Array;
-  /** DER certificates, leaf first (an X.509-SVID chain); empty for pinned keys. */
+  /** DER certificates, leaf first (an X.509-SVID chain); for pinned keys, one pinned-key record (see pinned-key-verifier.ts). */
   readonly chain: readonly Uint8Array[];
   /** When these credentials stop being valid, ms since the epoch (Infinity for pinned keys). */
   readonly notAfter: number;
