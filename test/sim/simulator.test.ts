@@ -90,6 +90,21 @@ describe('routing simulator', () => {
     assert.equal(hole.detectMs, hole.recoveryMs, 'the backup is used as soon as the neighbour is declared dead');
   });
 
+  test('a longer path taken first gives way to a better, shorter one once it appears (hysteresis does not pin it)', () => {
+    // S=0 reaches R=2 over A=1 (2 hops) or over B=3, C=4 (3 hops). The S–A link is silent for the first 5 s, so S
+    // starts on the longer path; one hop's penalty is below the switch margin, and the shorter path must still win.
+    const topology = explicitTopology(5, [[0, 1], [1, 2], [0, 3], [3, 4], [4, 2]], 'lab');
+    const sim = new MeshSimulator({ topology, seed: 3, routing: {}, link: DEFAULT_LINK, carrierDelayMs: 20, sessionUpDelayMs: 50, sampleEveryMs: 500, pollEveryMs: 10 });
+    sim.schedule({ kind: 'blackhole', at: 1, healAt: 5000, a: 0, b: 1 });
+    sim.run(4900);
+    const R = sim.addresses[2]!;
+    assert.equal(sim.router(0)!.nextHops(R)[0], sim.addresses[3], 'while S–A is silent, S routes over B');
+    // Revived at its first answered probe after 5 s, then the switch hold (2 s): over A well before 10 s.
+    sim.run(10_000);
+    assert.equal(sim.router(0)!.nextHops(R)[0], sim.addresses[1], 'after S–A recovers, S routes over A');
+    assert.equal(sim.router(0)!.nextHops(R)[1], sim.addresses[3], 'with B as the backup');
+  });
+
   test('gateway announcement and selection across a mesh: TQ × bandwidth class decides', () => {
     // Line 0-1-2-3-4: node 0 is a 10 Mbit/s gateway, node 4 a 64 kbit/s one. Everyone (even node 3, next to node 4)
     // picks node 0; each gateway uses itself; without gateways nobody has one.

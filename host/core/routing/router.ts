@@ -7,8 +7,9 @@
 // path (advertised TQ × link TQ of the neighbour) among fresh copies; the backup is the best via another
 // neighbour. Copies whose prevSender is this node are echoes of its own path: ignored, and they withdraw what that
 // neighbour said before (no 2-hop loops).
-// Hysteresis: a better path replaces the primary only when it beats it by switchMarginTq for switchHoldMs; when the
-// primary is gone (neighbour down or dead, path revoked or expired), the backup takes over in the same step.
+// Hysteresis: a better path replaces the primary only when it beats it by switchMarginTq (or is better and shorter)
+// for switchHoldMs; when the primary is gone (neighbour down or dead, path revoked or expired), the backup takes over
+// in the same step.
 // Loop avoidance after a failover: for feasibilityHoldMs (or until a newer OGM) only neighbours advertising no more
 // hops than this node had are eligible; the failover is re-advertised at once (a triggered update with the same
 // sequence number) so neighbours whose copy ran through this node drop it; a node that lost its last path sends
@@ -363,6 +364,10 @@ export class Router {
         this.#record(nb, true);
         if (!nb.alive) {
           nb.alive = true;
+          // The misses of the dead period say nothing about the link now (as on neighbour-up, the history starts
+          // over): kept, they would hold a recovered link below the switch margin for a whole probe window.
+          nb.window.length = 0;
+          nb.window.push(true);
           this.#reselect(now, this.#originator(from));
           this.#refresh(from, fx, lost);
           this.#tableDump(from, fx);
@@ -519,7 +524,9 @@ export class Router {
     } else if (cur === null) {
       o.primary = b.n; // no primary, or it is gone: take the best at once
       o.challenger = null;
-    } else if (b.n !== cur.n && b.score >= cur.score + this.config.switchMarginTq) {
+    } else if (b.n !== cur.n && (b.score >= cur.score + this.config.switchMarginTq || (b.score > cur.score && b.hops < cur.hops))) {
+      // A shorter path that is also better takes over after the hold even within the margin: one hop's penalty
+      // (~13 TQ on clean links) is below the margin, so otherwise a longer path picked first would be kept forever.
       if (o.challenger?.n !== b.n) o.challenger = { n: b.n, since: now };
       else if (now - o.challenger.since >= this.config.switchHoldMs) {
         o.primary = b.n;
