@@ -1,6 +1,7 @@
 // `npm run bench -- <suite> [--quick] [--json]`: side-by-side benchmarks against peers in the same run.
 import { driverBench } from './driver.js';
 import { flBench } from './fl.js';
+import { meshBench } from './mesh.js';
 import { pqcBench } from './pqc.js';
 import { runtimeBench } from './runtime.js';
 import { vectorBench } from './vector.js';
@@ -12,7 +13,7 @@ async function vectorSuite(opts: BenchOptions): Promise<Record<string, unknown>>
 }
 
 const SUITES: Record<string, (opts: BenchOptions) => Promise<Record<string, unknown>>> = {
-  runtime: runtimeBench, pqc: pqcBench, fl: flBench, vector: vectorSuite, driver: driverBench,
+  runtime: runtimeBench, pqc: pqcBench, fl: flBench, vector: vectorSuite, driver: driverBench, mesh: meshBench,
 };
 
 export interface BenchOptions {

@@ -9,6 +9,8 @@ import { registerFl } from './fl.js';
 import { registerKb } from './kb.js';
 import { registerKeysGen } from './keys-gen.js';
 import { registerKeysShow } from './keys-show.js';
+import { registerMesh } from './mesh.js';
+import { registerNodeDemoMesh } from './node-demo-mesh.js';
 import { registerNodeStart } from './node-start.js';
 import { cliState, flushOutput, reportError } from './output.js';
 import { registerPluginBuild } from './plugin-build.js';
@@ -20,6 +22,7 @@ import { registerPluginSign } from './plugin-sign.js';
 import { registerPluginSwap } from './plugin-swap.js';
 import { registerPluginTest } from './plugin-test.js';
 import { registerPqc } from './pqc.js';
+import { registerSim } from './sim.js';
 
 function packageVersion(): string {
   try {
@@ -54,6 +57,7 @@ export function buildProgram(): Command {
 
   const node = program.command('node').description('run a node');
   registerNodeStart(node);
+  registerNodeDemoMesh(node);
 
   const keys = program.command('keys').description("generate and show a node's identity keys");
   registerKeysGen(keys);
@@ -63,6 +67,8 @@ export function buildProgram(): Command {
   registerFl(program);
   registerKb(program);
   registerDriver(program);
+  registerSim(program);
+  registerMesh(program);
   return program;
 }
 

@@ -1,6 +1,7 @@
 // x0t node start [--config manifests/nodes/default.json] [--admin HOST:PORT] [--demo] [--no-watch]
 // Starts the node (slots, admin API, live reload of the node manifest) and runs until SIGINT or SIGTERM, then
 // stops cleanly. In --json mode every line on stdout is one JSON object (the first one says where the API is).
+import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { asX0tError } from '../errors/index.js';
 import type { KnowledgeEvent } from '../node/node-knowledge.js';
@@ -8,6 +9,7 @@ import { NodeRuntime, type NodeEvent } from '../node/node-runtime.js';
 import { linkEventJson } from '../node/node-link-state.js';
 import { describeBatman, describeLinkEvent, describeLinkWatch } from './driver-links.js';
 import { describeDriver } from './driver-status.js';
+import { describeMeshEvent, meshEventJson } from './mesh-events.js';
 import { startDemo, type DemoLine } from './node-demo.js';
 import { printErrLine, printJson, printLine, withJson } from './output.js';
 
@@ -53,6 +55,8 @@ function describeEvent(e: NodeEvent): { text: string; stderr: boolean } | null {
       return { text: describeLinkEvent(e.event, e.interface, e.driverInterface), stderr: false };
     case 'link-error':
       return { text: `link watcher stopped, the node runs without link events: ${e.error.code}: ${e.error.message}`, stderr: true };
+    case 'mesh':
+      return describeMeshEvent(e.mesh);
   }
 }
 
@@ -83,10 +87,25 @@ function describeKnowledge(e: KnowledgeEvent): { text: string; stderr: boolean }
 
 function eventJson(e: NodeEvent): Record<string, unknown> {
   if (e.type === 'watch-error' || e.type === 'link-error') return { event: e.type, error: e.error.toJSON() };
+  if (e.type === 'mesh') return meshEventJson(e.mesh);
   // One flat line per link event: {event: 'link', interface, driverInterface, kind, link|address, reason?, atNs}.
   if (e.type === 'link') return { event: e.type, interface: e.interface, driverInterface: e.driverInterface, ...linkEventJson(e.event) };
   const { type, ...rest } = e;
   return { event: type, ...rest };
+}
+
+let watchdogArmed = false;
+
+/** Kills this process after `ms` unless it has exited by then (a separate, detached process does it). */
+function armExitWatchdog(ms: number): void {
+  if (watchdogArmed) return;
+  watchdogArmed = true;
+  const script = `setTimeout(() => { try { process.kill(${process.pid}, 'SIGKILL'); } catch {} }, ${ms});`;
+  try {
+    spawn(process.execPath, ['-e', script], { detached: true, stdio: 'ignore' }).unref();
+  } catch {
+    // Without a watchdog the stop still runs; it just has no deadline.
+  }
 }
 
 export function registerNodeStart(node: Command): void {
@@ -114,11 +133,16 @@ export function registerNodeStart(node: Command): void {
     const info = runtime.host.info();
     if (json) {
       printJson({
-        event: 'started', node: info.node, admin: runtime.adminUrl, manifest: runtime.manifestPath,
+        event: 'started', node: { name: info.node.name, trustDomain: info.node.trustDomain }, admin: runtime.adminUrl, manifest: runtime.manifestPath,
         slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
         driver: runtime.driver.status(),
         links: { watching: runtime.driver.links.watching, reason: runtime.driver.links.reason },
         batman: runtime.driver.links.batman,
+        mesh: runtime.mesh === null ? null : {
+          fingerprint: runtime.mesh.fingerprint, spiffeId: runtime.mesh.spiffeId,
+          endpoints: runtime.mesh.endpoints.map((e) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`)),
+          adminMtls: runtime.admin.mtlsUrl,
+        },
       });
     } else {
       printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
@@ -128,6 +152,11 @@ export function registerNodeStart(node: Command): void {
       printLine(`  ${describeDriver(runtime.driver.status())}`);
       printLine(`  ${describeLinkWatch(runtime.driver.links.watching, runtime.driver.links.reason)}`);
       printLine(`  ${describeBatman(runtime.driver.links.batman)}`);
+      if (runtime.mesh !== null) {
+        const m = runtime.mesh.status();
+        printLine(`  mesh: ${m.fingerprint} (${m.spiffeId}) on ${m.endpoints.join(', ')}, trust ${String((m.trust as { mode?: string }).mode)}, suite ${m.suite}`);
+        if (runtime.admin.mtlsUrl !== null) printLine(`  admin API over mutual TLS (SVIDs of ${info.node.trustDomain}) on ${runtime.admin.mtlsUrl}`);
+      }
       printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
     }
 
@@ -139,7 +168,10 @@ export function registerNodeStart(node: Command): void {
       : null;
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      let stopping = false;
       const onSignal = (sig: NodeJS.Signals): void => {
+        if (stopping) return;
+        stopping = true;
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         // A second signal while stopping ends the process at once.
@@ -150,6 +182,25 @@ export function registerNodeStart(node: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // Started by a parent over IPC (the demo mesh): stop when it goes away, so no node outlives it. A stop that
+      // hangs (seen once: the process stuck in exit after its parent was killed) is ended by a small watchdog
+      // process, since nothing in this one may run by then.
+      if (process.connected) {
+        process.once('disconnect', () => {
+          armExitWatchdog(20_000);
+          onSignal('SIGTERM');
+        });
+      }
+      // A reader that went away (the parent died) ends the node the same way, cleanly, instead of exiting at once
+      // with its plugins and sockets still open (the CLI's default for a broken pipe).
+      for (const stream of [process.stdout, process.stderr]) {
+        stream.removeAllListeners('error');
+        stream.on('error', (e: NodeJS.ErrnoException) => {
+          if (e.code !== 'EPIPE') return;
+          armExitWatchdog(20_000);
+          onSignal('SIGTERM');
+        });
+      }
     });
     if (!json) printLine(`${signal}: stopping`);
     try {

@@ -15,11 +15,24 @@
 //   GET  /driver/quarantine          → {quarantine: QuarantineEntry[]}
 //   POST /driver/quarantine          {"address": "10.0.0.2"} → {entry: QuarantineEntry, added}
 //   DELETE /driver/quarantine/:address → {address, removed: true}; 404 when the address is not quarantined
+//   GET  /mesh                       → {fingerprint, spiffeId, suite, trust, endpoints, neighbours: [{fingerprint,
+//                                      endpoint, interface, tq, rttMs, up, session}], routes: count, gateway, counters}
+//   GET  /mesh/routes                → [{dest, nextHops, tq, hops, source, gatewayClass}]
+//   GET  /mesh/sessions              → {sessions: SessionInfo[]}
+//   POST /mesh/ping                  {to, count, intervalMs, timeoutMs, size} → {to, sent, received, samples: [{seq,
+//                                      sentAtMs, rttMs | null}]}: echo requests forwarded hop by hop through the mesh
+//   POST /mesh/token                 {ttlMs} → {token, expiresAt, bundleSha256, server} (on the mesh CA node only)
 //   GET  /metrics                    → Prometheus text exposition format 0.0.4
+//
+// Beside the plain listener (loopback by default) the same API can be served over HTTPS with mutual TLS on the
+// node's X.509-SVID (`listen.adminMtls`): a client must present an SVID of the node's trust domain, or the TLS
+// handshake fails.
 //
 // Every failure is JSON `{error: {code, message, details}}` with an HTTP status chosen by the error's class.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { isAbsolute, resolve } from 'node:path';
 import type { Endpoint } from '../core/manifest/index.js';
 import {
@@ -29,6 +42,8 @@ import type { SearchMode } from '../kb/knowledge-base.js';
 import type { PluginHost } from '../runtime/plugin-host.js';
 import type { SlotInfo } from '../runtime/slot.js';
 import type { NodeDriver } from './node-driver.js';
+import type { MeshService } from './mesh/mesh-service.js';
+import { parsePingRequest } from './mesh/ping-tracker.js';
 import { notReady, type KnowledgeStatus, type NodeKnowledge } from './node-knowledge.js';
 import { familyLines, type MetricType } from './prometheus-text.js';
 
@@ -71,6 +86,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   X0T_MODEL_RUNTIME: 500,
   X0T_DRIVER: 500,
   X0T_INTERNAL: 500,
+  X0T_SESSION: 502,
+  X0T_IDENTITY: 403,
+  X0T_ROUTING: 503,
 };
 
 export function httpStatusOf(error: X0tError): number {
@@ -92,12 +110,33 @@ export interface AdminServerOptions {
   readonly listen: Pick<Endpoint, 'host' | 'port'>;
   /** Relative manifest paths in swap requests are resolved against this folder (default: the process's cwd). */
   readonly baseDir?: string;
+  /** The node's mesh, served under /mesh; null or absent when the node runs none. */
+  readonly mesh?: MeshService | null;
+  /**
+   * A second listener: HTTPS with mutual TLS. `tls()` is read at start and again every `refreshMs` (the SVID rotates);
+   * `authorize` decides on a client whose certificate chain verified against the bundle (e.g. same trust domain).
+   */
+  readonly mtls?: AdminMtlsOptions | null;
   /** Told about each swap made through the API. */
   readonly onSwap?: (slot: string, manifest: string, outcome: { ok: true } | { ok: false; code: string }) => void;
 }
 
+export interface AdminMtlsOptions {
+  readonly listen: Pick<Endpoint, 'host' | 'port'>;
+  readonly tls: () => Pick<SecureContextOptions, 'key' | 'cert' | 'ca'>;
+  readonly authorize: (socket: TLSSocket) => boolean;
+  /** Subscribes to SVID rotations (the certificate is re-read at once); returns the unsubscribe function. */
+  readonly onRotated?: (update: () => void) => () => void;
+  /** How often the server certificate is re-read besides; default 60 s. */
+  readonly refreshMs?: number;
+}
+
 export class AdminServer {
   readonly #server: Server;
+  #tlsServer: HttpsServer | null = null;
+  #tlsAddress: AddressInfo | null = null;
+  #tlsRefresh: NodeJS.Timeout | null = null;
+  #tlsUnsubscribe: (() => void) | null = null;
   readonly #opts: AdminServerOptions;
   readonly #started = Date.now();
   #address: AddressInfo | null = null;
@@ -129,7 +168,59 @@ export class AdminServer {
       });
     });
     admin.#address = admin.#server.address() as AddressInfo;
+    if (opts.mtls) {
+      try {
+        await admin.#startMtls(opts.mtls);
+      } catch (e) {
+        await admin.close();
+        throw e;
+      }
+    }
     return admin;
+  }
+
+  async #startMtls(m: AdminMtlsOptions): Promise<void> {
+    const server = createHttpsServer({ ...m.tls(), requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' }, (req, res) => {
+      // The chain verified against the bundle during the handshake; the SPIFFE id decides the rest.
+      if (!m.authorize(req.socket as TLSSocket)) {
+        this.#sendError(res, new UsageError('this client certificate is not an SVID this node serves', { path: 'tls' }), 403);
+        return;
+      }
+      this.#handle(req, res).catch((e: unknown) => this.#sendError(res, asX0tError(e)));
+    });
+    server.keepAliveTimeout = 1_000;
+    server.requestTimeout = 60_000;
+    const { host, port } = m.listen;
+    await new Promise<void>((resolveListen, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => {
+        reject(new IoError(`admin mTLS API cannot listen on ${formatHostPort(host, port)}: ${e.code ?? e.message}`, {
+          host, port, code: e.code ?? null,
+        }, { cause: e }));
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        resolveListen();
+      });
+    });
+    this.#tlsServer = server;
+    this.#tlsAddress = server.address() as AddressInfo;
+    const refresh = (): void => {
+      try {
+        server.setSecureContext({ ...m.tls(), minVersion: 'TLSv1.3' });
+      } catch {
+        // Keep serving on the previous certificate until the next refresh.
+      }
+    };
+    this.#tlsRefresh = setInterval(refresh, m.refreshMs ?? 60_000);
+    this.#tlsRefresh.unref();
+    this.#tlsUnsubscribe = m.onRotated?.(refresh) ?? null;
+  }
+
+  /** Base URL of the mutual-TLS listener; null when there is none. */
+  get mtlsUrl(): string | null {
+    const a = this.#tlsAddress;
+    return a === null ? null : `https://${formatHostPort(a.address, a.port)}`;
   }
 
   /** The bound address (the real port when 0 was asked for). */
@@ -145,6 +236,17 @@ export class AdminServer {
   }
 
   async close(): Promise<void> {
+    if (this.#tlsRefresh !== null) clearInterval(this.#tlsRefresh);
+    this.#tlsRefresh = null;
+    this.#tlsUnsubscribe?.();
+    this.#tlsUnsubscribe = null;
+    const tls = this.#tlsServer;
+    this.#tlsServer = null;
+    if (tls?.listening) {
+      const closed = new Promise<void>((r) => tls.close(() => r()));
+      tls.closeAllConnections();
+      await closed;
+    }
     if (!this.#server.listening) return;
     const closed = new Promise<void>((r) => this.#server.close(() => r()));
     this.#server.closeIdleConnections();
@@ -182,10 +284,16 @@ export class AdminServer {
         const answer = await this.#driverRoute(req, method, parts);
         if (answer !== undefined) return this.#sendJson(res, 200, answer);
       }
+      if (parts[0] === 'mesh') {
+        const answer = await this.#meshRoute(req, method, parts);
+        if (answer !== undefined) return this.#sendJson(res, 200, answer);
+      }
       if (parts[0] === 'slots') {
         if (parts.length === 1) {
           allow(method, ['GET', 'HEAD']);
-          return this.#sendJson(res, 200, this.#opts.host.info());
+          // The node's name and trust domain only: its identity section may hold a join token and file paths.
+          const info = this.#opts.host.info();
+          return this.#sendJson(res, 200, { ...info, node: { name: info.node.name, trustDomain: info.node.trustDomain } });
         }
         const name = parts[1]!;
         if (parts.length === 2) {
@@ -277,6 +385,45 @@ export class AdminServer {
     return undefined;
   }
 
+  #mesh(): MeshService {
+    const m = this.#opts.mesh;
+    if (!m) throw new HttpFailure(404, new UsageError('this node runs no mesh (its manifest has no listen.mesh address)', { path: 'mesh' }));
+    return m;
+  }
+
+  /** The /mesh endpoints; undefined for a path under /mesh that is none of them (a 404). */
+  async #meshRoute(req: IncomingMessage, method: string, parts: readonly string[]): Promise<unknown> {
+    if (parts.length === 1) {
+      allow(method, ['GET', 'HEAD']);
+      return this.#mesh().status();
+    }
+    if (parts.length !== 2) return undefined;
+    switch (parts[1]) {
+      case 'routes':
+        allow(method, ['GET', 'HEAD']);
+        return this.#mesh().routes();
+      case 'sessions':
+        allow(method, ['GET', 'HEAD']);
+        return { sessions: this.#mesh().sessions() };
+      case 'ping': {
+        allow(method, ['POST']);
+        const mesh = this.#mesh();
+        return mesh.ping(parsePingRequest(await readJson(req)));
+      }
+      case 'token': {
+        allow(method, ['POST']);
+        const mesh = this.#mesh();
+        const ttl = (await readJson(req) as { ttlMs?: unknown } | null)?.ttlMs ?? 3_600_000;
+        if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 1000 || ttl > 7 * 86_400_000) {
+          throw new UsageError('ttlMs must be an integer from 1000 (1 s) to 604800000 (7 days)', { path: 'ttlMs', value: ttl as never });
+        }
+        return mesh.createJoinToken(ttl);
+      }
+      default:
+        return undefined;
+    }
+  }
+
   async #kbSearch(params: URLSearchParams): Promise<unknown> {
     const k = this.#knowledge();
     const q = params.get('q');
@@ -326,11 +473,12 @@ export class AdminServer {
   }
 
   /**
-   * The Prometheus text exposition (format 0.0.4) of every slot, of the knowledge base when the node has one, and of
-   * the packet driver when the server has one.
+   * The Prometheus text exposition (format 0.0.4) of every slot, of the knowledge base when the node has one, of
+   * the packet driver when the server has one, and of the mesh when the node runs one.
    */
   metrics(): string {
-    return renderMetrics(this.#opts.host.info().slots, this.#opts.knowledge?.status() ?? null) + (this.#opts.driver?.metrics() ?? '');
+    return renderMetrics(this.#opts.host.info().slots, this.#opts.knowledge?.status() ?? null) + (this.#opts.driver?.metrics() ?? '') +
+      (this.#opts.mesh?.metrics() ?? '');
   }
 
   #sendJson(res: ServerResponse, status: number, body: unknown): void {

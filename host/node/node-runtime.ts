@@ -1,6 +1,6 @@
-// A running node: the packet driver, the PluginHost with its slots, the admin HTTP API, and a watch on the node
-// manifest file so an edit to it swaps slots live, and the knowledge base when the manifest has one. Prints nothing:
-// everything worth telling goes to `onEvent`.
+// A running node: the packet driver, the PluginHost with its slots, the mesh (when the manifest lists mesh
+// addresses), the admin HTTP API, and a watch on the node manifest file so an edit to it swaps slots live, and the
+// knowledge base when the manifest has one. Prints nothing: everything worth telling goes to `onEvent`.
 import { dirname, resolve } from 'node:path';
 import type { Endpoint, NodeSpec } from '../core/manifest/index.js';
 import type { LinkEvent } from '../driver/netlink/index.js';
@@ -10,9 +10,11 @@ import { TrustedManifestVerifier } from '../crypto/trusted-manifest-verifier.js'
 import { UsageError, type X0tError } from '../errors/index.js';
 import type { LogLevel } from '../runtime/extism-kernel.js';
 import { loadNodeSpec } from '../runtime/load-manifest.js';
+import { peerSpiffeId } from '../spiffe/mtls.js';
 import type { ManifestVerifier } from '../runtime/manifest-verifier.js';
 import { PluginHost, type ApplyReport } from '../runtime/plugin-host.js';
-import { AdminServer } from './admin-server.js';
+import { AdminServer, type AdminMtlsOptions } from './admin-server.js';
+import { MeshService, type MeshEvent } from './mesh/mesh-service.js';
 import { NodeDriver } from './node-driver.js';
 import { NodeKnowledge, type KnowledgeEvent } from './node-knowledge.js';
 
@@ -29,7 +31,9 @@ export type NodeEvent =
    */
   | { readonly type: 'link'; readonly event: LinkEvent; readonly interface: string; readonly driverInterface: boolean }
   /** The link watcher stopped; the node runs on without link events (GET /driver/links says so). */
-  | { readonly type: 'link-error'; readonly error: X0tError };
+  | { readonly type: 'link-error'; readonly error: X0tError }
+  /** The mesh: started, session up/down/rejected, neighbour down, route changes, errors. */
+  | { readonly type: 'mesh'; readonly mesh: MeshEvent };
 
 export interface NodeRuntimeOptions {
   /** The node manifest file. */
@@ -66,6 +70,8 @@ export class NodeRuntime {
   readonly knowledge: NodeKnowledge | null;
   /** The packet driver (XDP, or the user-space fallback whose status says why). */
   readonly driver: NodeDriver;
+  /** The mesh; null when the manifest lists no listen.mesh address. */
+  readonly mesh: MeshService | null;
   #stopWatching: (() => Promise<void>) | null;
   #stopping: Promise<void> | null = null;
   /** The verifier this runtime made (and so closes); null when the caller gave one. */
@@ -73,9 +79,10 @@ export class NodeRuntime {
 
   private constructor(
     host: PluginHost, admin: AdminServer, manifestPath: string, stopWatching: (() => Promise<void>) | null,
-    ownVerifier: TrustedManifestVerifier | null, knowledge: NodeKnowledge | null, driver: NodeDriver,
+    ownVerifier: TrustedManifestVerifier | null, knowledge: NodeKnowledge | null, driver: NodeDriver, mesh: MeshService | null,
   ) {
     this.host = host;
+    this.mesh = mesh;
     this.driver = driver;
     this.knowledge = knowledge;
     this.admin = admin;
@@ -91,7 +98,7 @@ export class NodeRuntime {
    * the admin API, starts watching the file; then,
    * when the manifest has `knowledge`, opens the knowledge base and runs its ingest in the background (the node
    * serves meanwhile; a failure there is reported as a `kb` event and the node runs on without one). A change to
-   * `knowledge` or `driver` in the manifest takes effect at the next start.
+   * `knowledge`, `driver`, `identity`, `listen`, `peers` or `mesh` in the manifest takes effect at the next start.
    */
   static async start(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
     const manifestPath = resolve(opts.manifestPath);
@@ -100,9 +107,14 @@ export class NodeRuntime {
     const emit = opts.onEvent ?? (() => undefined);
     // The driver first: a required driver that cannot run fails the start before any slot is loaded.
     // The link watcher opens with it (and closes with it): link events are the node's fast failure detection.
+    let mesh: MeshService | null = null;
     const driver = await NodeDriver.open(spec.driver, {
       onEvent: (event) => emit({ type: 'driver', driver: event }),
-      onLinkEvent: (e) => emit({ type: 'link', event: e.event, interface: e.interface, driverInterface: e.driverInterface }),
+      onLinkEvent: (e) => {
+        // The mesh first: a link-down is its fastest failure signal.
+        mesh?.onLinkEvent(e);
+        emit({ type: 'link', event: e.event, interface: e.interface, driverInterface: e.driverInterface });
+      },
       onLinkError: (error) => emit({ type: 'link-error', error }),
     });
     const ownVerifier = opts.verifier === undefined ? new TrustedManifestVerifier() : null;
@@ -123,6 +135,19 @@ export class NodeRuntime {
       }
       throw e;
     }
+    if (spec.listen.mesh.length > 0) {
+      try {
+        mesh = await MeshService.open({ spec, host, driver, onEvent: (m) => emit({ type: 'mesh', mesh: m }) });
+      } catch (e) {
+        try {
+          await host.close();
+          await ownVerifier?.close();
+        } finally {
+          await driver.close().catch(() => undefined);
+        }
+        throw e;
+      }
+    }
     const knowledge = spec.knowledge === undefined ? null : new NodeKnowledge(spec.knowledge, (kb) => emit({ type: 'kb', kb }));
     let admin: AdminServer;
     try {
@@ -130,6 +155,8 @@ export class NodeRuntime {
         host,
         knowledge,
         driver,
+        mesh,
+        mtls: adminMtlsOptions(spec, mesh),
         listen,
         baseDir: process.cwd(),
         onSwap: (slot, manifest, outcome) => emit({
@@ -138,6 +165,7 @@ export class NodeRuntime {
       });
     } catch (e) {
       try {
+        await mesh?.close().catch(() => undefined);
         await host.close();
         await ownVerifier?.close();
       } finally {
@@ -147,7 +175,7 @@ export class NodeRuntime {
     }
     const stopWatching = opts.watch === false ? null : host.watch(manifestPath);
     knowledge?.start();
-    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier, knowledge, driver);
+    return new NodeRuntime(host, admin, manifestPath, stopWatching, ownVerifier, knowledge, driver, mesh);
   }
 
   get spec(): NodeSpec {
@@ -165,7 +193,7 @@ export class NodeRuntime {
   }
 
   /**
-   * Stops watching, closes the admin API, cuts a running knowledge-base ingest short and closes the knowledge base,
+   * Stops watching, closes the admin API, closes the mesh (sessions, sockets, identity server), cuts a running knowledge-base ingest short and closes the knowledge base,
    * drains and closes every slot, and closes the packet driver (detaching the XDP program) and the link watcher
    * whatever failed before.
    * Safe to call more than once.
@@ -179,6 +207,8 @@ export class NodeRuntime {
         await this.admin.close();
       } finally {
         try {
+          // The mesh signs and encapsulates through the kem/signer slots: it closes before them.
+          await this.mesh?.close().catch(() => undefined);
           // A knowledge base that fails to close must not keep the slots open.
           await this.knowledge?.close().catch(() => undefined);
           await this.host.close();
@@ -193,4 +223,22 @@ export class NodeRuntime {
     })();
     return this.#stopping;
   }
+}
+
+/** The mutual-TLS admin listener on the node's SVID (listen.adminMtls), serving clients of the same trust domain. */
+function adminMtlsOptions(spec: NodeSpec, mesh: MeshService | null): AdminMtlsOptions | null {
+  const at = spec.listen.adminMtls;
+  if (at === undefined || mesh === null) return null;
+  const trust = mesh.trust;
+  const prefix = `spiffe://${spec.identity.trustDomain}/`;
+  return {
+    listen: at,
+    tls: () => {
+      const m = trust.tls();
+      if (m === null) throw new UsageError('listen.adminMtls needs an SVID (identity.ca or identity.join)', { path: 'listen.adminMtls' });
+      return m;
+    },
+    authorize: (socket) => peerSpiffeId(socket)?.startsWith(prefix) === true,
+    onRotated: (update) => trust.onRotated(update),
+  };
 }

@@ -2,7 +2,9 @@
 
 export type { ManifestContext } from './context.js';
 export { parsePluginManifest, MAX_IN_THREAD_TIMEOUT_MS, type PluginManifestV1 } from './plugin-manifest.js';
-export { parseNodeManifest, trustedKeyFiles, type DriverV1, type KnowledgeV1, type NodeManifestV1, type TrustedKeyEntryV1 } from './node-manifest.js';
+export {
+  parseNodeManifest, trustedKeyFiles, type DriverV1, type IdentityV1, type KnowledgeV1, type MeshV1, type NodeManifestV1, type TrustedKeyEntryV1,
+} from './node-manifest.js';
 export {
   parsePublicKeyFile,
   parsePublicKeyText,
@@ -22,8 +24,17 @@ export {
   DEFAULT_ADMIN_ADDRESS,
   DEFAULT_DRIVER,
   DEFAULT_KNOWLEDGE,
+  DEFAULT_MESH,
   DEFAULT_NODE_POLICIES,
   DRIVER_ATTACH_MODES,
+  MESH_SUITES,
+  meshSpecOf,
+  type IdentitySpec,
+  type MeshCaSpec,
+  type MeshJoinSpec,
+  type MeshSpec,
+  type MeshSuite,
+  type PinnedKeySpec,
   KNOWLEDGE_EMBEDDERS,
   KNOWLEDGE_INDEXES,
   type KnowledgeSpec,

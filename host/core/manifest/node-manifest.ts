@@ -13,7 +13,12 @@ import {
   DEFAULT_ADMIN_ADDRESS,
   DEFAULT_DRIVER,
   DEFAULT_KNOWLEDGE,
+  DEFAULT_MESH,
   DEFAULT_NODE_POLICIES,
+  type IdentitySpec,
+  type MeshSpec,
+  type MeshSuite,
+  type PinnedKeySpec,
   type DriverAttachMode,
   type DriverSpec,
   type KnowledgeEmbedder,
@@ -32,9 +37,10 @@ import { validateNodeManifest } from './validators.js';
 export interface NodeManifestV1 {
   $schema?: string;
   schemaVersion: 1;
-  identity: { name: string; trustDomain: string };
-  listen?: { admin?: string; mesh?: string[] };
-  peers?: { name: string; address: string }[];
+  identity: IdentityV1;
+  listen?: { admin?: string; mesh?: string[]; adminMtls?: string };
+  peers?: { name: string; address: string; fingerprint?: string }[];
+  mesh?: MeshV1;
   slots: Record<string, { capability: string; plugin: string; limits?: Partial<PluginLimits> }>;
   policies?: {
     requireSignedPlugins?: boolean;
@@ -46,6 +52,27 @@ export interface NodeManifestV1 {
   };
   knowledge?: KnowledgeV1;
   driver?: DriverV1;
+}
+
+/** The `identity` section: who the node is and how it gets its mesh identity (paths relative to the manifest's folder). */
+export interface IdentityV1 {
+  name: string;
+  trustDomain: string;
+  keyFile?: string;
+  stateDir?: string;
+  ca?: { dir: string; listen: string };
+  join?: { server: string; token: string; bundleSha256: string };
+}
+
+/** The `mesh` section (every field optional). */
+export interface MeshV1 {
+  helloMs?: number;
+  suite?: MeshSuite;
+  mtu?: number;
+  rekeyMs?: number;
+  discovery?: { multicast?: boolean; interfaces?: string[]; intervalMs?: number };
+  gateway?: { bandwidthKbps: number };
+  trust?: { pinned: string[] };
 }
 
 /** The `driver` section: the interface the XDP program attaches to and how. */
@@ -77,14 +104,20 @@ export interface TrustedKeyEntryV1 {
   publicKey?: string;
 }
 
-/** Absolute paths of the public-key files a node manifest names (best effort on JSON not yet validated). */
+/**
+ * Absolute paths of the public-key files a node manifest names: trusted plugin keys and pinned mesh keys (best
+ * effort on JSON not yet validated).
+ */
 export function trustedKeyFiles(json: unknown, baseDir: string): string[] {
+  const usable = (file: unknown): file is string => typeof file === 'string' && file !== '' && !file.includes('\0');
   const keys = (json as { policies?: { trustedPluginKeys?: unknown } } | null)?.policies?.trustedPluginKeys;
-  if (!Array.isArray(keys)) return [];
-  return keys.flatMap((k: unknown) => {
+  const plugin = Array.isArray(keys) ? keys.flatMap((k: unknown) => {
     const file = (k as { file?: unknown } | null)?.file;
-    return typeof file === 'string' && file !== '' && !file.includes('\0') ? [resolve(baseDir, file)] : [];
-  });
+    return usable(file) ? [resolve(baseDir, file)] : [];
+  }) : [];
+  const pinned = (json as { mesh?: { trust?: { pinned?: unknown } } } | null)?.mesh?.trust?.pinned;
+  const mesh = Array.isArray(pinned) ? pinned.filter(usable).map((f) => resolve(baseDir, f)) : [];
+  return [...new Set([...plugin, ...mesh])];
 }
 
 function trustedKey(entry: TrustedKeyEntryV1, at: string, ctx: ManifestContext): TrustedKey {
@@ -160,6 +193,63 @@ function driver(d: DriverV1, ctx: ManifestContext): DriverSpec {
   };
 }
 
+function identity(m: IdentityV1, ctx: ManifestContext): IdentitySpec {
+  // Two ways to get an SVID cannot both hold: the node is the CA, or it joins one.
+  if (m.ca !== undefined && m.join !== undefined) {
+    throw manifestInvalid('identity.join', 'cannot be given together with identity.ca (a node is the mesh CA or joins one, not both)', ctx);
+  }
+  return {
+    name: m.name,
+    trustDomain: m.trustDomain,
+    ...(m.keyFile !== undefined ? { keyFile: resolve(ctx.baseDir, m.keyFile) } : {}),
+    ...(m.stateDir !== undefined ? { stateDir: resolve(ctx.baseDir, m.stateDir) } : {}),
+    ...(m.ca !== undefined ? { ca: { dir: resolve(ctx.baseDir, m.ca.dir), listen: parseEndpoint(m.ca.listen) } } : {}),
+    ...(m.join !== undefined ? { join: { server: m.join.server.replace(/\/$/, ''), token: m.join.token, bundleSha256: m.join.bundleSha256 } } : {}),
+  };
+}
+
+function pinnedKey(file: string, at: string, ctx: ManifestContext): PinnedKeySpec {
+  const abs = resolve(ctx.baseDir, file);
+  const text = ctx.files?.get(abs);
+  if (text === undefined) throw manifestInvalid(at, `names ${abs}, which was not read`, ctx);
+  let key;
+  try {
+    key = parsePublicKeyText(text, { manifestPath: abs, baseDir: ctx.baseDir });
+  } catch (e) {
+    throw manifestInvalid(at, `is not a usable public-key file: ${(e as Error).message}`, ctx);
+  }
+  return { file: abs, name: key.name, signing: key.signing, kem: key.kem };
+}
+
+function mesh(m: MeshV1, id: IdentityV1, ctx: ManifestContext): MeshSpec {
+  const d = DEFAULT_MESH;
+  if (m.trust !== undefined && (id.ca !== undefined || id.join !== undefined)) {
+    throw manifestInvalid('mesh.trust', `cannot be given together with identity.${id.ca !== undefined ? 'ca' : 'join'} (pinned keys are the alternative to SVIDs from a mesh CA)`, ctx);
+  }
+  const seen = new Map<string, number>();
+  const pinned = (m.trust?.pinned ?? []).map((f, i) => {
+    const at = childIndex('mesh.trust.pinned', i);
+    const key = pinnedKey(f, at, ctx);
+    const first = seen.get(key.signing.publicKey);
+    if (first !== undefined) throw manifestInvalid(at, `is the same key as mesh.trust.pinned[${first}]`, ctx);
+    seen.set(key.signing.publicKey, i);
+    return key;
+  });
+  return {
+    helloMs: m.helloMs ?? d.helloMs,
+    suite: m.suite ?? d.suite,
+    mtu: m.mtu ?? d.mtu,
+    rekeyMs: m.rekeyMs ?? d.rekeyMs,
+    discovery: {
+      multicast: m.discovery?.multicast ?? d.discovery.multicast,
+      interfaces: m.discovery?.interfaces ?? d.discovery.interfaces,
+      intervalMs: m.discovery?.intervalMs ?? d.discovery.intervalMs,
+    },
+    gateway: m.gateway === undefined ? null : { bandwidthKbps: m.gateway.bandwidthKbps },
+    trust: m.trust === undefined ? null : { pinned },
+  };
+}
+
 /**
  * Validates a parsed node manifest and returns its deeply frozen spec with every default filled and slot
  * plugin paths made absolute. Trusted public-key files must be in `ctx.files` (loadNodeSpec reads them).
@@ -197,12 +287,19 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
   const d = DEFAULT_NODE_POLICIES;
   const requireSignedPlugins = p.requireSignedPlugins ?? d.requireSignedPlugins;
   const trustedPluginKeys = trustedKeys(p.trustedPluginKeys ?? [], requireSignedPlugins, ctx);
-  const peers: PeerSpec[] = peersIn.map((peer) => ({ name: peer.name, address: parseEndpoint(peer.address) }));
+  const peers: PeerSpec[] = peersIn.map((peer) => ({
+    name: peer.name, address: parseEndpoint(peer.address), ...(peer.fingerprint !== undefined ? { fingerprint: peer.fingerprint } : {}),
+  }));
+  // The mTLS admin listener serves on the node's SVID, which only a CA or a join gives.
+  if (m.listen?.adminMtls !== undefined && m.identity.ca === undefined && m.identity.join === undefined) {
+    throw manifestInvalid('listen.adminMtls', 'needs an SVID: give identity.ca or identity.join', ctx);
+  }
   const spec: NodeSpec = {
-    identity: { name: m.identity.name, trustDomain: m.identity.trustDomain },
+    identity: identity(m.identity, ctx),
     listen: {
       admin: parseEndpoint(m.listen?.admin ?? DEFAULT_ADMIN_ADDRESS),
       mesh: (m.listen?.mesh ?? []).map(parseEndpoint),
+      ...(m.listen?.adminMtls !== undefined ? { adminMtls: parseEndpoint(m.listen.adminMtls) } : {}),
     },
     peers,
     slots,
@@ -220,6 +317,7 @@ export function parseNodeManifest(json: unknown, ctx: ManifestContext): NodeSpec
     },
     ...(m.knowledge !== undefined ? { knowledge: knowledge(m.knowledge, ctx) } : {}),
     ...(m.driver !== undefined ? { driver: driver(m.driver, ctx) } : {}),
+    ...(m.mesh !== undefined ? { mesh: mesh(m.mesh, m.identity, ctx) } : {}),
     manifestPath: ctx.manifestPath,
   };
   return deepFreeze(spec);

@@ -12,6 +12,8 @@ export interface Endpoint {
 export interface PeerSpec {
   readonly name: string;
   readonly address: Endpoint;
+  /** The fingerprint the peer must prove (32 lower-case hex); the key is absent when the manifest gives none. */
+  readonly fingerprint?: string;
 }
 
 export interface SlotSpec {
@@ -113,9 +115,90 @@ export const DEFAULT_DRIVER: Readonly<Pick<DriverSpec, 'mode' | 'eventsPerSecond
   mode: 'auto', eventsPerSecond: 1000, required: false,
 });
 
+/** This node is the mesh CA (manifest `identity.ca`). */
+export interface MeshCaSpec {
+  /** Absolute folder of the CA key and certificate. */
+  readonly dir: string;
+  /** The identity server (attest, renew, bundle), HTTPS. */
+  readonly listen: Endpoint;
+}
+
+/** This node joins a mesh with a join token (manifest `identity.join`). */
+export interface MeshJoinSpec {
+  /** `https://host:port` of the CA node's identity server (no trailing slash). */
+  readonly server: string;
+  readonly token: string;
+  /** SHA-256 of the CA's trust bundle the node pins, 64 lower-case hex. */
+  readonly bundleSha256: string;
+}
+
+/**
+ * Who the node is. The mesh keys are optional (absent when the manifest does not give them): without them a node
+ * runs no mesh identity of its own choosing (see host/node/mesh/mesh-identity.ts for what happens then).
+ */
+export interface IdentitySpec {
+  readonly name: string;
+  readonly trustDomain: string;
+  /** Absolute path of the node's secret key file. */
+  readonly keyFile?: string;
+  /** Absolute folder of the node's mesh state (key, SVID, bundle). */
+  readonly stateDir?: string;
+  readonly ca?: MeshCaSpec;
+  readonly join?: MeshJoinSpec;
+}
+
+export type MeshSuite = 'hybrid' | 'classic';
+export const MESH_SUITES: readonly MeshSuite[] = Object.freeze(['hybrid', 'classic'] as const);
+
+/** A public-key file listed in `mesh.trust.pinned`, as read at load. */
+export interface PinnedKeySpec {
+  /** Absolute path of the file. */
+  readonly file: string;
+  readonly name: string | null;
+  /** The composite signing key (base64); its fingerprint is the node's mesh address. */
+  readonly signing: { readonly algorithm: string; readonly publicKey: string };
+  /** The node's KEM key (base64); null when the file has none (such a node cannot be a session peer). */
+  readonly kem: { readonly algorithm: string; readonly publicKey: string } | null;
+}
+
+/** The mesh settings (manifest `mesh`), every default filled. */
+export interface MeshSpec {
+  /** Originator message and probe interval, ms. */
+  readonly helloMs: number;
+  readonly suite: MeshSuite;
+  readonly mtu: number;
+  /** Rekey interval, ms (≤ 120,000). */
+  readonly rekeyMs: number;
+  readonly discovery: {
+    readonly multicast: boolean;
+    /** Interfaces beacons go out on; `[]` = none named (static peers only, unless multicast picks all). */
+    readonly interfaces: readonly string[];
+    readonly intervalMs: number;
+  };
+  /** Gateway announcement; null when the node is no gateway. */
+  readonly gateway: { readonly bandwidthKbps: number } | null;
+  /** Pinned-key trust; null when the node trusts SVIDs from a mesh CA (identity.ca or identity.join). */
+  readonly trust: { readonly pinned: readonly PinnedKeySpec[] } | null;
+}
+
+export const DEFAULT_MESH: MeshSpec = Object.freeze({
+  helloMs: 1000,
+  suite: 'hybrid',
+  mtu: 1280,
+  rekeyMs: 120_000,
+  discovery: Object.freeze({ multicast: false, interfaces: Object.freeze([]) as readonly string[], intervalMs: 5000 }),
+  gateway: null,
+  trust: null,
+});
+
 export interface NodeSpec {
-  readonly identity: { readonly name: string; readonly trustDomain: string };
-  readonly listen: { readonly admin: Endpoint; readonly mesh: readonly Endpoint[] };
+  readonly identity: IdentitySpec;
+  readonly listen: {
+    readonly admin: Endpoint;
+    readonly mesh: readonly Endpoint[];
+    /** The mutual-TLS admin listener (on the node's SVID); the key is absent when the manifest gives none. */
+    readonly adminMtls?: Endpoint;
+  };
   readonly peers: readonly PeerSpec[];
   /** Keyed by slot name; each value's `name` repeats its key. */
   readonly slots: Readonly<Record<string, SlotSpec>>;
@@ -127,6 +210,11 @@ export interface NodeSpec {
    * user-space driver).
    */
   readonly driver?: DriverSpec;
+  /**
+   * The mesh settings; the key is absent when the manifest has no `mesh` section (meshSpecOf gives the defaults
+   * then). The mesh runs when listen.mesh is not empty.
+   */
+  readonly mesh?: MeshSpec;
   /** Absolute path of the manifest this spec came from; null when it did not come from a file. */
   readonly manifestPath: string | null;
 }
@@ -141,3 +229,8 @@ export const DEFAULT_NODE_POLICIES: NodePolicies = Object.freeze({
   drainTimeoutMs: 5_000,
   selfTest: true,
 });
+
+/** The node's mesh settings with every default filled (DEFAULT_MESH when the manifest has no `mesh` section). */
+export function meshSpecOf(spec: Pick<NodeSpec, 'mesh'>): MeshSpec {
+  return spec.mesh ?? DEFAULT_MESH;
+}
