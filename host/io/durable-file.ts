@@ -4,7 +4,7 @@
 // list, the knowledge base, saved indexes and SPIFFE state all go through here.
 import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { IoError } from '../errors/index.js';
 
 export interface DurableWriteOptions {
@@ -59,7 +59,23 @@ function ioError(verb: string, what: string, path: string, e: unknown): IoError 
  * Replaces `path` with what `write` puts into the open temp file (positioned writes are fine: headers written last).
  * IoError (details `{path, code}`) on failure, with the previous file left as it was and the temp file removed.
  */
-export async function replaceFile(path: string, write: (file: FileHandle) => Promise<void>, opts: DurableWriteOptions = {}): Promise<void> {
+export function replaceFile(path: string, write: (file: FileHandle) => Promise<void>, opts: DurableWriteOptions = {}): Promise<void> {
+  // Writes of one path from this process take turns: they share the temp name, and the last one started wins.
+  const key = resolve(path);
+  const previous = writesInFlight.get(key) ?? Promise.resolve();
+  const mine = previous.then(() => replaceNow(path, write, opts));
+  const settled = mine.then(() => undefined, () => undefined);
+  writesInFlight.set(key, settled);
+  void settled.then(() => {
+    if (writesInFlight.get(key) === settled) writesInFlight.delete(key);
+  });
+  return mine;
+}
+
+/** Path → the settling of the last write queued for it. */
+const writesInFlight = new Map<string, Promise<void>>();
+
+async function replaceNow(path: string, write: (file: FileHandle) => Promise<void>, opts: DurableWriteOptions): Promise<void> {
   const what = opts.what ?? 'file';
   const tmp = tempName(path);
   try {

@@ -63,3 +63,10 @@ test('a write that fails keeps the previous file, removes its temp file and is a
   writeFileSync(join(dir, 'plain'), 'x');
   assert.throws(() => replaceFileWithSync(join(dir, 'plain', 'f'), 'x'), (e: unknown) => e instanceof IoError);
 });
+
+test('concurrent replacements of one path take turns: all succeed and the last one started wins', async () => {
+  const path = join(dir, 'busy.json');
+  await Promise.all(Array.from({ length: 20 }, (_, i) => replaceFileWith(path, `v${i}`)));
+  assert.equal(readFileSync(path, 'utf8'), 'v19');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('busy.json.tmp-')), []);
+});
