@@ -34,6 +34,7 @@ import { endpointKey, formatUdpEndpoint, parseUdpEndpoint, type UdpEndpoint } fr
 import { UdpTransport } from '../../mesh/transport/udp-transport.js';
 import type { Frame } from '../../mesh/wire/frame.js';
 import type { PluginHost } from '../../runtime/plugin-host.js';
+import { normalizeAddress } from '../../driver/userspace-driver.js';
 import type { NodeDriver, NodeLinkEvent } from '../node-driver.js';
 import { MeshCounters, renderMeshMetrics, SEALED_OVERHEAD_BYTES } from './mesh-counters.js';
 import { openMeshCrypto, type MeshCrypto } from './mesh-crypto.js';
@@ -106,6 +107,8 @@ export interface NeighbourStatus {
   readonly rttMs: number | null;
   readonly up: boolean;
   readonly session: boolean;
+  /** Packets the packet driver counted from this neighbour's address, as the router last saw them (null: not yet). */
+  readonly driverRxPackets: number | null;
 }
 
 export interface MeshStatus {
@@ -129,6 +132,16 @@ export interface RouteStatus {
   readonly hops: number;
   readonly source: string;
   readonly gatewayClass: number;
+}
+
+/** An endpoint address in the packet driver's canonical form (no IPv6 zone), or as it is when not an IP address. */
+function canonicalAddress(address: string): string {
+  const bare = address.replace(/%.*$/, '');
+  try {
+    return normalizeAddress(bare).address;
+  } catch {
+    return bare;
+  }
 }
 
 interface NeighbourEntry {
@@ -170,6 +183,8 @@ export class MeshService {
   /** When a session-rejected event last went out, per sender and reason. */
   readonly #rejectEventAt = new Map<string, number>();
   #lastConnectAt = 0;
+  /** When the packet driver's per-peer counters were last handed to the router. */
+  #countersAt = 0;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -473,9 +488,29 @@ export class MeshService {
     // A send error is a hint, not proof: after two hellos the neighbour is tried again (probes decide).
     for (const [fp, d] of this.#downed) if (d.reason === 'send-error' && now - d.at >= this.mesh.helloMs * 2) this.#revive(now, fp);
     this.#apply(now, this.#router.tick(now));
+    if (this.#driver !== null && now - this.#countersAt >= this.mesh.helloMs) this.#feedLinkCounters(now);
     // Static peers without a session are tried again every other hello (a peer that restarted or came up late).
     if (now - this.#lastConnectAt >= this.mesh.helloMs * 2) this.#connectStaticPeers(now);
     return this.#router.nextWakeAt();
+  }
+
+  /**
+   * Once per hello, the packet driver's count of packets received from each neighbour's address (XDP in the kernel,
+   * else what the transport recorded) and the sealed packets sent to it: traffic out with nothing back in between
+   * two readings makes the router probe at once instead of at the next hello.
+   */
+  #feedLinkCounters(now: number): void {
+    this.#countersAt = now;
+    const rx = new Map<string, number>();
+    for (const p of this.#driver!.peers()) rx.set(p.address, p.packets);
+    const tx = new Map<string, number>();
+    for (const s of this.#sessions.sessions()) tx.set(s.peer, (tx.get(s.peer) ?? 0) + s.txPackets);
+    for (const [fp, n] of this.#neighbours) {
+      if (!n.session) continue;
+      const rxPackets = rx.get(canonicalAddress(n.endpoint.address));
+      if (rxPackets === undefined) continue;
+      this.#step(now, { type: 'link-counters', neighbour: fp, rxPackets, txPackets: tx.get(fp) ?? 0 });
+    }
   }
 
   #step(now: number, event: RoutingEvent): void {
@@ -656,6 +691,7 @@ export class MeshService {
         rttMs: v?.rttMs ?? null,
         up: v?.up ?? false,
         session: n?.session ?? false,
+        driverRxPackets: v?.rxPackets ?? null,
       };
     });
     return {

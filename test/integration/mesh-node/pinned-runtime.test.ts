@@ -82,6 +82,9 @@ describe('pinned-key mesh of two in-process nodes', { timeout: 180_000 }, () => 
     assert.deepEqual((status.trust as { pinned: string[] }).pinned, [fps[1]]);
     const ping = await b.mesh!.ping({ to: fps[0]!, count: 3, intervalMs: 20, timeoutMs: 2000, size: 100 });
     assert.equal(ping.received, 3, JSON.stringify(ping));
+    // The packet driver's per-peer counters reach the router once per hello (the user-space driver here).
+    await eventually(async () => (a.mesh!.status().neighbours.find((n) => n.fingerprint === fps[1])?.driverRxPackets ?? 0) > 0,
+      10_000, "a's router reading the driver's count of packets from b");
     // c trusts a, but a does not trust c: no session between them, ever, and a says why.
     await eventually(async () => events[0]!.some((e) => e.kind === 'session-rejected'), 20_000, 'a refusing c');
     assert.equal(c.mesh!.status().neighbours.filter((n) => n.session).length, 0);
