@@ -1,20 +1,13 @@
 // What every `x0t mesh …` command shares: --admin (the node's admin API, env X0T_ADMIN) and --json, one request to
 // its /mesh endpoints (the node's error comes back with its code and exit code), and short forms of fingerprints.
-import type { Command } from 'commander';
-import { withJson } from './output.js';
-import { adminBaseUrl, adminRequest, DEFAULT_ADMIN_URL } from './plugin-swap.js';
+import { adminCall, withAdmin, type AdminCommandOptions } from './admin-options.js';
 
-export interface MeshCommandOptions {
-  admin: string;
-  json?: boolean;
-}
-
-export function withMeshAdmin(cmd: Command): Command {
-  return withJson(cmd.option('--admin <url>', 'the node\'s admin API (env X0T_ADMIN)', process.env['X0T_ADMIN'] ?? DEFAULT_ADMIN_URL));
-}
+export type MeshCommandOptions = AdminCommandOptions;
+/** Adds --admin (env X0T_ADMIN) and --json. */
+export const withMeshAdmin = withAdmin;
 
 export function meshRequest(opts: MeshCommandOptions, path: string, init: RequestInit = {}): Promise<unknown> {
-  return adminRequest(adminBaseUrl(opts.admin), `/mesh${path}`, init);
+  return adminCall(opts, `/mesh${path}`, init);
 }
 
 /** The first 8 hex characters of a fingerprint and an ellipsis: enough to tell a handful of nodes apart. */
