@@ -19,6 +19,8 @@
 //                                      endpoint, interface, tq, rttMs, up, session}], routes: count, gateway, counters}
 //   GET  /mesh/routes                → [{dest, nextHops, tq, hops, source, gatewayClass}]
 //   GET  /mesh/sessions              → {sessions: SessionInfo[]}
+//   GET  /mesh/batman                → {interface, routes: [{dest, nextHops, tq, throughput, lastSeenMs}], gateways}: the
+//                                      kernel's batman-adv tables (mesh.batman); 501 X0T_UNSUPPORTED with the reason without one
 //   POST /mesh/ping                  {to, count, intervalMs, timeoutMs, size} → {to, sent, received, samples: [{seq,
 //                                      sentAtMs, rttMs | null}]}: echo requests forwarded hop by hop through the mesh
 //   POST /mesh/token                 {ttlMs} → {token, expiresAt, bundleSha256, server} (on the mesh CA node only)
@@ -405,6 +407,9 @@ export class AdminServer {
       case 'sessions':
         allow(method, ['GET', 'HEAD']);
         return { sessions: this.#mesh().sessions() };
+      case 'batman':
+        allow(method, ['GET', 'HEAD']);
+        return this.#mesh().batman();
       case 'ping': {
         allow(method, ['POST']);
         const mesh = this.#mesh();

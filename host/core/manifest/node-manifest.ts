@@ -72,6 +72,7 @@ export interface MeshV1 {
   rekeyMs?: number;
   discovery?: { multicast?: boolean; interfaces?: string[]; intervalMs?: number };
   gateway?: { bandwidthKbps: number };
+  batman?: { interface: string };
   trust?: { pinned: string[] };
 }
 
@@ -246,6 +247,7 @@ function mesh(m: MeshV1, id: IdentityV1, ctx: ManifestContext): MeshSpec {
       intervalMs: m.discovery?.intervalMs ?? d.discovery.intervalMs,
     },
     gateway: m.gateway === undefined ? null : { bandwidthKbps: m.gateway.bandwidthKbps },
+    batman: m.batman === undefined ? null : { interface: m.batman.interface },
     trust: m.trust === undefined ? null : { pinned },
   };
 }

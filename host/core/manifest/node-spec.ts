@@ -177,6 +177,8 @@ export interface MeshSpec {
   };
   /** Gateway announcement; null when the node is no gateway. */
   readonly gateway: { readonly bandwidthKbps: number } | null;
+  /** The batman-adv mesh interface whose tables the node reads where the kernel has batman-adv; null: none. */
+  readonly batman: { readonly interface: string } | null;
   /** Pinned-key trust; null when the node trusts SVIDs from a mesh CA (identity.ca or identity.join). */
   readonly trust: { readonly pinned: readonly PinnedKeySpec[] } | null;
 }
@@ -188,6 +190,7 @@ export const DEFAULT_MESH: MeshSpec = Object.freeze({
   rekeyMs: 120_000,
   discovery: Object.freeze({ multicast: false, interfaces: Object.freeze([]) as readonly string[], intervalMs: 5000 }),
   gateway: null,
+  batman: null,
   trust: null,
 });
 

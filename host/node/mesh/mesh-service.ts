@@ -23,7 +23,7 @@ import {
 import { Ed25519Signer } from '../../crypto/ed25519-signer.js';
 import type { PeerCredentials } from '../../crypto/peer-credentials.js';
 import { X25519Kem } from '../../crypto/x25519-kem.js';
-import { asX0tError, IoError, UsageError, type X0tError } from '../../errors/index.js';
+import { asX0tError, IoError, UnsupportedError, UsageError, type X0tError } from '../../errors/index.js';
 import { decodeEcho, encodeEcho } from '../../mesh/inner/echo-codec.js';
 import { decodeInner, encodeInner, type ForwardMessage } from '../../mesh/inner/inner-codec.js';
 import { SessionManager } from '../../mesh/session/session-manager.js';
@@ -35,6 +35,7 @@ import { UdpTransport } from '../../mesh/transport/udp-transport.js';
 import type { Frame } from '../../mesh/wire/frame.js';
 import type { PluginHost } from '../../runtime/plugin-host.js';
 import { normalizeAddress } from '../../driver/userspace-driver.js';
+import { BatmanTables, type BatmanTablesView } from './batman-tables.js';
 import type { NodeDriver, NodeLinkEvent } from '../node-driver.js';
 import { MeshCounters, renderMeshMetrics, SEALED_OVERHEAD_BYTES } from './mesh-counters.js';
 import { openMeshCrypto, type MeshCrypto } from './mesh-crypto.js';
@@ -122,6 +123,8 @@ export interface MeshStatus {
   readonly neighbours: readonly NeighbourStatus[];
   readonly routes: number;
   readonly gateway: string | null;
+  /** The kernel's batman-adv tables: read from which interface, or why not (null: the manifest asks for none). */
+  readonly batman: { readonly interface: string; readonly available: boolean; readonly reason: string | null } | null;
   readonly counters: Record<string, unknown>;
 }
 
@@ -185,6 +188,8 @@ export class MeshService {
   #lastConnectAt = 0;
   /** When the packet driver's per-peer counters were last handed to the router. */
   #countersAt = 0;
+  /** The kernel's batman-adv tables (manifest `mesh.batman`), or why they cannot be read; null: not asked for. */
+  #batman: { readonly tables: BatmanTables } | { readonly reason: string } | null = null;
   #closing: Promise<void> | null = null;
 
   private constructor(parts: {
@@ -300,6 +305,18 @@ export class MeshService {
       emit({
         kind: 'started', fingerprint, spiffeId: trust.spiffeId, endpoints: t.endpoints.map(formatUdpEndpoint), trust: trust.mode, suite: mesh.suite,
       });
+      if (mesh.batman !== null) {
+        try {
+          const tables = await BatmanTables.open(mesh.batman.interface, opts.driver?.links.links() ?? []);
+          service.#batman = { tables };
+          cleanup.push(() => tables.close());
+        } catch (e) {
+          // No batman-adv here: the node routes by itself, and says why (GET /mesh, GET /mesh/batman).
+          const error = asX0tError(e);
+          service.#batman = { reason: error.message };
+          emit({ kind: 'error', error });
+        }
+      }
       service.#connectStaticPeers(Date.now());
       scheduler.start();
       return service;
@@ -674,6 +691,24 @@ export class MeshService {
   // -------------------------------------------------------------------------------------------------------------
   // Views
 
+  /**
+   * The kernel's batman-adv originator (as routes) and gateway tables of `mesh.batman.interface`. UnsupportedError
+   * with the reason when the manifest names none or the kernel has no batman-adv.
+   */
+  async batman(): Promise<BatmanTablesView> {
+    const b = this.#batman;
+    if (b === null) throw new UnsupportedError('batman-adv: the manifest names no batman-adv interface (mesh.batman.interface)', {});
+    if ('reason' in b) throw new UnsupportedError(b.reason, {});
+    return b.tables.view();
+  }
+
+  /** Whether the kernel's batman-adv tables are read (null: not asked for in the manifest). */
+  batmanStatus(): { readonly interface: string; readonly available: boolean; readonly reason: string | null } | null {
+    const b = this.#batman;
+    if (b === null || this.mesh.batman === null) return null;
+    return { interface: this.mesh.batman.interface, available: 'tables' in b, reason: 'reason' in b ? b.reason : null };
+  }
+
   status(): MeshStatus {
     this.#syncSessionCounters();
     const views = new Map(this.#router.neighbours().map((n) => [n.neighbour, n]));
@@ -705,6 +740,7 @@ export class MeshService {
       neighbours,
       routes: this.#router.routes().length,
       gateway: this.#router.gateway(),
+      batman: this.batmanStatus(),
       counters: this.counters.toJSON(),
     };
   }
@@ -759,6 +795,7 @@ export class MeshService {
         () => this.#transport.close(),
         () => this.#trust.close(),
         () => this.#crypto.close(),
+        () => { if (this.#batman !== null && 'tables' in this.#batman) this.#batman.tables.close(); },
       ];
       let first: unknown = null;
       for (const s of steps) {

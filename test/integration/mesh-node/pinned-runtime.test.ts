@@ -54,7 +54,8 @@ describe('pinned-key mesh of two in-process nodes', { timeout: 180_000 }, () => 
         identity: { name: names[i], trustDomain: 'pinned.test', keyFile: `${names[i]}.key.json` },
         listen: { admin: '127.0.0.1:0', mesh: [`127.0.0.1:${ports[i]}`] },
         peers: peers[i]!.map((j) => ({ name: names[j], address: `127.0.0.1:${ports[j]}` })),
-        mesh: { helloMs: 200, trust: { pinned: pins[i] } },
+        // c also asks for the kernel's batman-adv tables of `lo`, which no kernel has (and this one has no batman-adv).
+        mesh: { helloMs: 200, trust: { pinned: pins[i] }, ...(i === 2 ? { batman: { interface: 'lo' } } : {}) },
         slots: {
           kem: { capability: 'kem', plugin: pluginManifest('ml-kem-768') },
           signer: { capability: 'signer', plugin: pluginManifest('ml-dsa-65') },
@@ -89,6 +90,21 @@ describe('pinned-key mesh of two in-process nodes', { timeout: 180_000 }, () => 
     await eventually(async () => events[0]!.some((e) => e.kind === 'session-rejected'), 20_000, 'a refusing c');
     assert.equal(c.mesh!.status().neighbours.filter((n) => n.session).length, 0);
     assert.ok(!a.mesh!.status().neighbours.some((n) => n.fingerprint === fps[2] && n.session));
+  });
+
+  it('asked for batman-adv tables it cannot have, a node says why, answers 501, and routes by itself', async () => {
+    const [a, , c] = runtimes as [NodeRuntime, NodeRuntime, NodeRuntime];
+    assert.equal(a.mesh!.status().batman, null, 'a asks for no batman-adv tables');
+    const batman = c.mesh!.status().batman!;
+    assert.equal(batman.interface, 'lo');
+    assert.equal(batman.available, false);
+    assert.match(batman.reason!, /batman-adv/);
+    const res = await fetch(`${c.adminUrl}/mesh/batman`);
+    assert.equal(res.status, 501);
+    const body = await res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'X0T_UNSUPPORTED');
+    assert.equal(body.error.message, batman.reason);
+    assert.ok(c.mesh!.routes() !== undefined && typeof c.mesh!.status().routes === 'number', 'its own router runs');
   });
 
   it('a link-down on the neighbour\'s interface takes it down at once with the kernel\'s reason', async (t) => {

@@ -35,7 +35,7 @@ describe('node manifest: mesh settings', () => {
     assert.deepEqual(meshSpecOf(spec), DEFAULT_MESH);
     assert.deepEqual(DEFAULT_MESH, {
       helloMs: 1000, suite: 'hybrid', mtu: 1280, rekeyMs: 120_000,
-      discovery: { multicast: false, interfaces: [], intervalMs: 5000 }, gateway: null, trust: null,
+      discovery: { multicast: false, interfaces: [], intervalMs: 5000 }, gateway: null, batman: null, trust: null,
     });
   });
 
@@ -44,7 +44,7 @@ describe('node manifest: mesh settings', () => {
       identity: { name: 'ca', trustDomain: 'mesh.example.org', keyFile: 'keys/ca.key.json', stateDir: '../state', ca: { dir: '/var/lib/x0t/ca', listen: '0.0.0.0:9472' } },
       listen: { admin: '127.0.0.1:9470', mesh: ['0.0.0.0:9471'], adminMtls: '[::1]:9473' },
       peers: [{ name: 'b', address: '10.0.0.2:9471', fingerprint: FP }],
-      mesh: { helloMs: 250, discovery: { multicast: true, interfaces: ['eth0'] }, gateway: { bandwidthKbps: 50_000 } },
+      mesh: { helloMs: 250, discovery: { multicast: true, interfaces: ['eth0'] }, gateway: { bandwidthKbps: 50_000 }, batman: { interface: 'bat0' } },
     }));
     assert.deepEqual(spec.identity, {
       name: 'ca', trustDomain: 'mesh.example.org', keyFile: `${DIR}/keys/ca.key.json`, stateDir: '/etc/x0t/state',
@@ -54,7 +54,8 @@ describe('node manifest: mesh settings', () => {
     assert.deepEqual(spec.peers[0], { name: 'b', address: { host: '10.0.0.2', port: 9471, address: '10.0.0.2:9471' }, fingerprint: FP });
     assert.deepEqual(spec.mesh, {
       helloMs: 250, suite: 'hybrid', mtu: 1280, rekeyMs: 120_000,
-      discovery: { multicast: true, interfaces: ['eth0'], intervalMs: 5000 }, gateway: { bandwidthKbps: 50_000 }, trust: null,
+      discovery: { multicast: true, interfaces: ['eth0'], intervalMs: 5000 }, gateway: { bandwidthKbps: 50_000 },
+      batman: { interface: 'bat0' }, trust: null,
     });
     assert.ok(Object.isFrozen(spec.mesh!.discovery));
   });
