@@ -46,7 +46,12 @@ export function encodeMeshKeyBinding(b: MeshKeyBinding): Uint8Array {
 
 export function decodeMeshKeyBinding(der: Uint8Array): MeshKeyBinding {
   const bad = (why: string) => identityError('binding', `the mesh-key binding extension is malformed: ${why}`);
-  const parsed = asn1js.fromBER(der);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(der); // some value decoders throw instead of reporting offset -1
+  } catch {
+    throw bad('not DER');
+  }
   if (parsed.offset !== der.byteLength || !(parsed.result instanceof asn1js.Sequence)) throw bad('not one DER SEQUENCE');
   const v = parsed.result.valueBlock.value;
   if (v.length !== 5) throw bad(`${v.length} fields, expected 5`);

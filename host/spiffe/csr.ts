@@ -5,7 +5,7 @@ import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import type { KeyObject } from 'node:crypto';
 import { identityError } from './identity-error.js';
-import { spkiOf, webSigningKey, x509Engine } from './x509-engine.js';
+import { berOf, spkiOf, webSigningKey, x509Engine } from './x509-engine.js';
 
 export async function buildCsr(privateKey: KeyObject, spkiDer: Uint8Array, commonName: string): Promise<Uint8Array> {
   x509Engine();
@@ -19,7 +19,7 @@ export async function buildCsr(privateKey: KeyObject, spkiDer: Uint8Array, commo
 
 /** The SubjectPublicKeyInfo DER a CSR asks a certificate for, after checking its self-signature (proof of possession). */
 export async function csrPublicKey(der: Uint8Array): Promise<Uint8Array> {
-  const parsed = asn1js.fromBER(der);
+  const parsed = berOf(der, 'the CSR');
   if (parsed.offset !== der.byteLength) throw identityError('malformed', 'the CSR is not one DER object');
   let csr: pkijs.CertificationRequest;
   try {

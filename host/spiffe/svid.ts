@@ -7,7 +7,7 @@ import { decodeMeshKeyBinding, MESH_KEY_BINDING_OID, type MeshKeyBinding } from 
 import { KEY_USAGE, X509_OID } from './certificate-builder.js';
 import { identityError } from './identity-error.js';
 import { nodeFingerprintOf, parseSpiffeId, type SpiffeId } from './spiffe-id.js';
-import { parseCertificate } from './x509-engine.js';
+import { berOf, parseCertificate } from './x509-engine.js';
 
 export interface SvidLeaf {
   readonly spiffeId: string;
@@ -39,7 +39,7 @@ function bit(bits: asn1js.BitString, n: number): boolean {
 
 function extensionValue(e: pkijs.Extension): asn1js.AsnType {
   const der = e.extnValue.valueBlock.valueHexView;
-  const parsed = asn1js.fromBER(der);
+  const parsed = berOf(der, `extension ${e.extnID}`);
   if (parsed.offset !== der.byteLength) throw identityError('malformed', `extension ${e.extnID} is not one DER value`);
   return parsed.result;
 }

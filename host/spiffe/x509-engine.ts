@@ -57,8 +57,20 @@ export async function webSigningKey(privateKey: KeyObject): Promise<CryptoKey> {
   return webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']) as Promise<CryptoKey>;
 }
 
+/**
+ * asn1js reports most malformed DER through `offset === -1`, but some value decoders throw a plain Error while
+ * parsing (a GeneralizedTime that is not a time, found by the verifier fuzz test): both become IdentityError.
+ */
+export function berOf(der: Uint8Array, what: string): ReturnType<typeof asn1js.fromBER> {
+  try {
+    return asn1js.fromBER(der);
+  } catch (e) {
+    throw identityError('malformed', `${what} does not parse as DER`, {}, e);
+  }
+}
+
 export function spkiOf(der: Uint8Array): pkijs.PublicKeyInfo {
-  const parsed = asn1js.fromBER(der);
+  const parsed = berOf(der, 'the public key');
   if (parsed.offset !== der.byteLength) throw identityError('malformed', 'the public key is not one DER SubjectPublicKeyInfo');
   try {
     return new pkijs.PublicKeyInfo({ schema: parsed.result });
@@ -68,7 +80,7 @@ export function spkiOf(der: Uint8Array): pkijs.PublicKeyInfo {
 }
 
 export function parseCertificate(der: Uint8Array): pkijs.Certificate {
-  const parsed = asn1js.fromBER(der);
+  const parsed = berOf(der, 'a certificate');
   if (parsed.offset !== der.byteLength) throw identityError('malformed', 'a certificate is not one DER object');
   try {
     return new pkijs.Certificate({ schema: parsed.result });
