@@ -1,6 +1,7 @@
 // `in-thread` isolation: the plugin runs on the caller's thread. Memory, input and output limits hold as in a
-// worker, but a running call cannot be interrupted, so the manifest parser only allows this mode with a call
-// timeout of at most 25 ms, and node policy can forbid it altogether.
+// worker; a runaway call is stopped by the module's metering (wasm-meter.ts), but every call holds the node's event
+// loop while it runs, so the manifest parser only allows this mode with a call timeout of at most 25 ms, and node
+// policy can forbid it altogether.
 import { InputLimitError, PluginClosedError, X0tError } from '../errors/index.js';
 import type { CompiledPlugin } from './compiled-plugin.js';
 import type { LogSink } from './extism-kernel.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ModuleInvalidError } from '../../../host/errors/index.js';
-import { DEFAULT_METER_INTERVAL, METER_IMPORT_MODULE, METER_IMPORT_NAME, meterModule } from '../../../host/runtime/wasm-meter.js';
+import { DEFAULT_METER_INTERVAL, LOOP_BATCH, METER_IMPORT_MODULE, METER_IMPORT_NAME, meterModule } from '../../../host/runtime/wasm-meter.js';
 import { assemble, f32, f64, fc, FUNCREF, I32, I64, s32, s64, sectionCount, simd, str, u32, vec, type ModuleDef } from './asm.js';
 
 type Exports = Record<string, (...args: number[]) => number>;
@@ -56,17 +56,64 @@ test('unbounded tail recursion (no loop at all) is interrupted at function entry
   assert.throws(() => f!(), (e) => e === stop);
 });
 
-test('check is called exactly once per `interval` metering points (function entries + loop headers)', () => {
+test('loop iterations are charged LOOP_BATCH at a time; entries of functions that call are charged one each', () => {
   const bytes = assemble(kitchenSink());
-  for (const [interval, n] of [[10, 100], [1, 7], [3, 0], [2, 5], [1000, 100]] as const) {
+  // sum(n) has a loop and no call: its n + 1 loop-header executions are charged in whole batches, and its entry is
+  // free. With an interval that is a multiple of the batch, check runs once per `interval` charged points.
+  for (const n of [0, 30, 31, 63, 100, 1000]) {
+    const charged = Math.floor((n + 1) / LOOP_BATCH) * LOOP_BATCH;
+    for (const interval of [LOOP_BATCH, 2 * LOOP_BATCH, 3 * LOOP_BATCH, 100 * LOOP_BATCH]) {
+      let calls = 0;
+      const ex = instantiate(meterModule(bytes, { interval }), { ...sinkImports(), ...meterImports(() => { calls++; }) });
+      assert.equal(calls, 0, 'the start function neither calls nor loops: nothing is charged');
+      assert.equal(ex['sum']!(n), (n * (n + 1)) / 2);
+      assert.equal(calls, Math.floor(charged / interval), `interval ${interval}, n ${n}`);
+    }
+    // An interval below the batch: one check per charge.
+    let calls = 0;
+    const ex = instantiate(meterModule(bytes, { interval: 1 }), { ...sinkImports(), ...meterImports(() => { calls++; }) });
+    ex['sum']!(n);
+    assert.equal(calls, charged / LOOP_BATCH, `interval 1, n ${n}`);
+  }
+  // fact(n) recurses through `call`: one point per entry, n + 1 entries.
+  for (const [interval, n] of [[1, 5], [2, 5], [3, 8], [1, 0]] as const) {
     let calls = 0;
     const ex = instantiate(meterModule(bytes, { interval }), { ...sinkImports(), ...meterImports(() => { calls++; }) });
-    // The start function ran during instantiation: one metering point.
-    assert.equal(calls, Math.floor(1 / interval), `start, interval ${interval}`);
-    assert.equal(ex['sum']!(n), (n * (n + 1)) / 2);
-    // sum(n): one function entry + (n + 1) executions of the loop header.
-    assert.equal(calls, Math.floor((1 + 1 + n + 1) / interval), `interval ${interval}, n ${n}`);
+    ex['fact']!(n);
+    assert.equal(calls, Math.floor((n + 1) / interval), `fact(${n}), interval ${interval}`);
   }
+  // double(x) neither calls nor loops: never charged.
+  let calls = 0;
+  const ex = instantiate(meterModule(bytes, { interval: 1 }), { ...sinkImports(), ...meterImports(() => { calls++; }) });
+  for (let i = 0; i < 100; i++) ex['double']!(i);
+  assert.equal(calls, 0);
+});
+
+test('a leaf loop called from a loop is still interrupted: no work escapes the countdown for long', () => {
+  // outer(n): loop n times { call inner(31) } where inner loops 31 times (one short of a batch) and calls nothing,
+  // so inner's own iterations are never charged. outer's loop and entry are, and they bound the work.
+  const bytes = assemble({
+    types: [[[I32], [I32]]],
+    funcs: [
+      {
+        type: 0, export: 'outer', locals: [[1, I32]],
+        code: [0x03, 0x40, 0x41, 31, 0x10, 1, 0x20, 1, 0x6a, 0x21, 1, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x20, 1],
+      },
+      {
+        type: 0, locals: [[1, I32]],
+        code: [0x03, 0x40, 0x20, 1, 0x41, 1, 0x6a, 0x21, 1, 0x20, 0, 0x41, 1, 0x6b, 0x22, 0, 0x0d, 0, 0x0b, 0x20, 1],
+      },
+    ],
+  });
+  const n = 3200;
+  let calls = 0;
+  const ex = instantiate(meterModule(bytes, { interval: LOOP_BATCH }), meterImports(() => { calls++; }));
+  assert.equal(ex['outer']!(n), n * 31);
+  // outer: 1 entry + n iterations charged in batches; inner: nothing.
+  assert.equal(calls, Math.floor((1 + Math.floor(n / LOOP_BATCH) * LOOP_BATCH) / LOOP_BATCH));
+  const stop = new Error('stop');
+  const spin = instantiate(meterModule(bytes, { interval: 1000 }), meterImports(() => { throw stop; }));
+  assert.throws(() => spin['outer']!(0), (e) => e === stop, 'outer(0) counts down from 0: unbounded, and interrupted');
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -216,9 +263,13 @@ test('a type [] -> [] is added when missing; sections are created when absent', 
 
 test('global imports come before the countdown global; metering twice still works', () => {
   const bytes = assemble({
-    types: [[[], [I32]]],
     imports: [['env', 'g', { kind: 'global', type: I32, mutable: true }], ['env', 'h', { kind: 'global', type: I64 }]],
-    funcs: [{ type: 0, code: [0x23, 0, 0x41, 1, 0x6a, 0x24, 0, 0x23, 0, 0x23, 1, 0xa7, 0x6a], export: 'bump' }],
+    types: [[[], [I32]], [[], []]],
+    funcs: [
+      // bump calls a no-op first, so its entry is charged.
+      { type: 0, code: [0x10, 1, 0x23, 0, 0x41, 1, 0x6a, 0x24, 0, 0x23, 0, 0x23, 1, 0xa7, 0x6a], export: 'bump' },
+      { type: 1, code: [] },
+    ],
   });
   const g = new WebAssembly.Global({ value: 'i32', mutable: true }, 10);
   const imports: WebAssembly.Imports = { env: { g, h: 100n as unknown as number } };
