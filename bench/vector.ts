@@ -1,14 +1,14 @@
 // Vector-search benchmark (issue 5), part (a): random unit vectors, d = 384, M 32, efConstruction 200, ef 256, k 10,
 // one query at a time, for three indexes in one run:
-//   ours    — the hnsw plugin (hnswlib's C++ in wasm32 + SIMD) through its slot, worker isolation, as the node runs it
-//             (each query: frame encode, postMessage to the worker, search, frame back);
+//   ours    — the hnsw plugin (hnswlib's graph and build in wasm32 + SIMD, the shim's query loop) through its slot,
+//             worker isolation, as the node runs it (each query: frame encode, shared-memory channel to the worker,
+//             search, frame back);
 //   native  — hnswlib-node 3.0.0 (the same hnswlib C++ as a native addon, SSE; number[] arguments, as it wants);
 //   exact   — ExactVectorIndex, the 8-way unrolled Float32Array scan (recall 1 by definition: the ground truth);
 // and ours in-thread: the same plugin on the main thread, loaded from the worker instance's saved index (which
-// times save and load through the crash-safe file). In-thread modules are metered (host/runtime/wasm-meter.ts: a
-// countdown at every function entry and loop header, so a runaway plugin can be stopped), which costs the graph
-// walk roughly a fifth of its speed here; the worker runs the unmetered module, so the worker row is the one that
-// compares the wasm itself with native, plus the cost of the hop to the worker.
+// times save and load through the crash-safe file). In-thread modules are metered (host/runtime/wasm-meter.ts, so a
+// runaway plugin can be stopped), which costs the search a few percent; the worker runs the unmetered module and
+// pays the hop to its thread instead.
 // Figures: build time, qps, recall@10 against exact, p50/p99 single-query latency. Random data is the hardest case
 // for HNSW (no cluster structure), so recall at ef 256 is well below that on real embeddings.
 // benchVectorSet() is the reusable part: part (b) (real MiniLM embeddings) feeds it its own vectors.

@@ -60,6 +60,77 @@ static inline float squared_l2(const float *a, const float *b, size_t dim) {
   return sum;
 }
 
+/** dot(q, a) and dot(q, b) in one pass; each sum is formed exactly as dot() forms it. */
+static inline void dot2(const float *q, const float *a, const float *b, size_t dim, float *out) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    v128_t q0 = wasm_v128_load(q + i), q1 = wasm_v128_load(q + i + 4);
+    v128_t q2 = wasm_v128_load(q + i + 8), q3 = wasm_v128_load(q + i + 12);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(q0, wasm_v128_load(a + i)));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(q0, wasm_v128_load(b + i)));
+    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(q1, wasm_v128_load(a + i + 4)));
+    b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(q1, wasm_v128_load(b + i + 4)));
+    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(q2, wasm_v128_load(a + i + 8)));
+    b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(q2, wasm_v128_load(b + i + 8)));
+    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(q3, wasm_v128_load(a + i + 12)));
+    b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(q3, wasm_v128_load(b + i + 12)));
+  }
+  for (; i + 4 <= dim; i += 4) {
+    v128_t qi = wasm_v128_load(q + i);
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(qi, wasm_v128_load(a + i)));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(qi, wasm_v128_load(b + i)));
+  }
+  float sa = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)));
+  float sb = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(b0, b1), wasm_f32x4_add(b2, b3)));
+  for (; i < dim; i++) {
+    sa += q[i] * a[i];
+    sb += q[i] * b[i];
+  }
+  out[0] = sa;
+  out[1] = sb;
+}
+
+/** acc + (q − v[0..4))². */
+static inline v128_t add_squared_difference(v128_t acc, v128_t q, const float *v) {
+  v128_t d = wasm_f32x4_sub(q, wasm_v128_load(v));
+  return wasm_f32x4_add(acc, wasm_f32x4_mul(d, d));
+}
+
+/** squared_l2(q, a) and squared_l2(q, b) in one pass; each sum is formed exactly as squared_l2() forms it. */
+static inline void squared_l2_2(const float *q, const float *a, const float *b, size_t dim, float *out) {
+  v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  size_t i = 0;
+  for (; i + 16 <= dim; i += 16) {
+    v128_t q0 = wasm_v128_load(q + i), q1 = wasm_v128_load(q + i + 4);
+    v128_t q2 = wasm_v128_load(q + i + 8), q3 = wasm_v128_load(q + i + 12);
+    a0 = add_squared_difference(a0, q0, a + i);
+    b0 = add_squared_difference(b0, q0, b + i);
+    a1 = add_squared_difference(a1, q1, a + i + 4);
+    b1 = add_squared_difference(b1, q1, b + i + 4);
+    a2 = add_squared_difference(a2, q2, a + i + 8);
+    b2 = add_squared_difference(b2, q2, b + i + 8);
+    a3 = add_squared_difference(a3, q3, a + i + 12);
+    b3 = add_squared_difference(b3, q3, b + i + 12);
+  }
+  for (; i + 4 <= dim; i += 4) {
+    v128_t qi = wasm_v128_load(q + i);
+    v128_t da = wasm_f32x4_sub(qi, wasm_v128_load(a + i));
+    v128_t db = wasm_f32x4_sub(qi, wasm_v128_load(b + i));
+    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(da, da));
+    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(db, db));
+  }
+  float sa = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)));
+  float sb = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(b0, b1), wasm_f32x4_add(b2, b3)));
+  for (; i < dim; i++) {
+    float da = q[i] - a[i], db = q[i] - b[i];
+    sa += da * da;
+    sb += db * db;
+  }
+  out[0] = sa;
+  out[1] = sb;
+}
+
 /** hnswlib's distance signature: the third argument points at the dimension (a size_t). */
 static float ip_distance(const void *a, const void *b, const void *param) {
   return 1.0f - dot(static_cast<const float *>(a), static_cast<const float *>(b), *static_cast<const size_t *>(param));
@@ -72,14 +143,26 @@ static float l2_distance(const void *a, const void *b, const void *param) {
 /** An hnswlib space over `dim` f32s: squared L2, or 1 − dot (inner product; cosine on normalised vectors). */
 class SimdSpace final : public hnswlib::SpaceInterface<float> {
  public:
-  SimdSpace(size_t dim, bool l2) : dim_(dim), fn_(l2 ? l2_distance : ip_distance) {}
+  SimdSpace(size_t dim, bool l2) : dim_(dim), l2_(l2), fn_(l2 ? l2_distance : ip_distance) {}
   size_t get_data_size() override { return dim_ * sizeof(float); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return fn_; }
   void *get_dist_func_param() override { return &dim_; }
   float distance(const float *a, const float *b) const { return fn_(a, b, &dim_); }
+  size_t dim() const { return dim_; }
+  /** distance(q, a) and distance(q, b) into out[0], out[1]: the same values, two memory streams at once. */
+  void distance2(const float *q, const float *a, const float *b, float *out) const {
+    if (l2_) {
+      squared_l2_2(q, a, b, dim_, out);
+    } else {
+      dot2(q, a, b, dim_, out);
+      out[0] = 1.0f - out[0];
+      out[1] = 1.0f - out[1];
+    }
+  }
 
  private:
   size_t dim_;
+  bool l2_;
   hnswlib::DISTFUNC<float> fn_;
 };
 

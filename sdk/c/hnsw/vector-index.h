@@ -11,6 +11,8 @@
 //   `internal` and the index stays as it was (hnswlib itself would throw, which traps here: cxa-throw.cpp);
 // - a filter bitset, and an exact scan instead of the graph when the filter lets few labels through (HNSW's recall
 //   collapses when most of the graph is filtered away);
+// - its own query loop over hnswlib's graph (paired-search.h): the same walk as searchKnn, with the distances of a
+//   node's neighbours computed two at a time, since wasm cannot prefetch;
 // - its own compact serialised form, written from hnswlib's public members (hnswlib's saveIndex needs std::ofstream),
 //   read back by index_load only after every length, offset, label and link has been checked.
 //
@@ -25,6 +27,7 @@
 #include "null-log.h"
 
 #include "hnswlib.h"
+#include "paired-search.h"
 #include "simd-distance.h"
 #include "x0t.h"
 
@@ -450,7 +453,7 @@ int32_t index_search(const uint8_t *in, uint32_t len) {
     if (exact) {
       exact_scan(ix, q, bits, filter_bytes, top);
     } else if (live > 0) {
-      auto found = h.searchKnn(q, k, filter_bytes > 0 ? &filter : nullptr);
+      auto found = x0t::search_knn(h, *ix->space, q, k, filter_bytes > 0 ? &filter : nullptr);
       // farthest first; write nearest first
       uint32_t n = (uint32_t)found.size();
       top.size = n;
