@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import type { VectorHits, VectorIndexParams } from '../../../host/kb/kb-types.js';
 import { openHnswIndex, type PluginVectorIndex } from '../../../host/kb/vector-index.js';
 import { FIXTURE_MANIFESTS } from '../../support/fixtures.js';
-import { seededUniform } from '../../support/seeded-uniform.js';
+import { bellVectors } from '../../support/bell-vectors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x0t-paired-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,20 +25,7 @@ const QUERIES = 150;
 const EF = 64;
 const REFERENCE = join(FIXTURE_MANIFESTS, 'hnsw-hnswlib-search.json');
 
-function vectors(n: number, seed: number, unit: boolean): Float32Array {
-  const r = seededUniform(seed);
-  const v = new Float32Array(n * DIM);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < DIM; j++) {
-      const x = r() + r() + r() - 1.5;
-      v[i * DIM + j] = x;
-      norm += x * x;
-    }
-    if (unit) for (let j = 0; j < DIM; j++) v[i * DIM + j]! /= Math.sqrt(norm);
-  }
-  return v;
-}
+const vectors = (n: number, seed: number, unit: boolean): Float32Array => bellVectors(n, DIM, seed, unit);
 
 async function answers(index: PluginVectorIndex, queries: Float32Array, filter?: Uint8Array): Promise<VectorHits[]> {
   const out: VectorHits[] = [];

@@ -17,28 +17,14 @@ import { ExactVectorIndex } from '../../../host/kb/exact-vector-index.js';
 import type { VectorIndexParams } from '../../../host/kb/kb-types.js';
 import { KB_HNSW_DEFAULTS, openHnswIndex, PluginVectorIndex } from '../../../host/kb/vector-index.js';
 import { productSpec } from '../../support/fixtures.js';
+import { bellVectors } from '../../support/bell-vectors.js';
 import { seededUniform } from '../../support/seeded-uniform.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'x0t-hnsw-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const rng = seededUniform;
-
-/** Gaussian-ish random unit vectors (the hardest case for HNSW: no cluster structure). */
-function unitVectors(n: number, dim: number, seed: number): Float32Array {
-  const r = rng(seed);
-  const v = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) {
-      const x = r() + r() + r() - 1.5;
-      v[i * dim + j] = x;
-      norm += x * x;
-    }
-    for (let j = 0; j < dim; j++) v[i * dim + j]! /= Math.sqrt(norm);
-  }
-  return v;
-}
+/** Random unit vectors (the hardest case for HNSW: no cluster structure). */
+const unitVectors = (n: number, dim: number, seed: number): Float32Array => bellVectors(n, dim, seed);
 
 const DIM = 128;
 const N = 2000;
@@ -237,7 +223,7 @@ test('index_load checks every length, level, link and label of an image: damaged
     await refused(edit((v) => v.setFloat32(64 + 4 * 9, Number.NaN, true)), 'a NaN vector');
     await refused(image.slice(0, image.length - 1), 'a truncated image');
     // Random damage anywhere: refused, or (a changed vector value) accepted; never a trap or a lost instance.
-    const r = rng(77);
+    const r = seededUniform(77);
     let accepted = 0;
     for (let i = 0; i < 300; i++) {
       const b = image.slice();
