@@ -97,6 +97,9 @@ function eventJson(e: NodeEvent): Record<string, unknown> {
 let watchdogArmed = false;
 
 /** Kills this process after `ms` unless it has exited by then (a separate, detached process does it). */
+/** Signals this soon after the first are the same stop request, not a second one that forces the exit. */
+const SAME_STOP_REQUEST_MS = 1_000;
+
 function armExitWatchdog(ms: number): void {
   if (watchdogArmed) return;
   watchdogArmed = true;
@@ -168,17 +171,21 @@ export function registerNodeStart(node: Command): void {
       : null;
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      let stopping = false;
+      let stoppingSince = -1;
+      // The listeners stay for the whole stop: removing and re-adding them lost a signal that arrived in between.
       const onSignal = (sig: NodeJS.Signals): void => {
-        if (stopping) return;
-        stopping = true;
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        // A second signal while stopping ends the process at once.
-        const force = (): never => process.exit(130);
-        process.once('SIGINT', force);
-        process.once('SIGTERM', force);
-        resolve(sig);
+        const now = performance.now();
+        if (stoppingSince < 0) {
+          stoppingSince = now;
+          resolve(sig);
+          return;
+        }
+        // Ctrl-C sends SIGINT to the whole process group, and a supervisor (the demo mesh, a service manager) may
+        // follow with its own SIGTERM at once: that is the same request. A signal after that ends the process now;
+        // process.exit can stall while a plugin worker is being terminated, hence the watchdog.
+        if (now - stoppingSince < SAME_STOP_REQUEST_MS) return;
+        armExitWatchdog(5_000);
+        process.exit(130);
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);

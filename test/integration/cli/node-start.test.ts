@@ -51,6 +51,40 @@ describe('x0t node start', () => {
     }
   });
 
+  test('SIGINT followed at once by SIGTERM (Ctrl-C to the group, then a supervisor) is one stop: exit 0', async () => {
+    // The demo mesh hit this: its nodes got the terminal's SIGINT and the demo's SIGTERM together; the second was
+    // taken for "stop now", and process.exit stalled while a plugin worker was being terminated.
+    const manifest = await tempNodeManifest();
+    const child = spawn(process.execPath, [CLI, 'node', 'start', '--config', manifest.file, '--admin', '127.0.0.1:0', '--no-watch'], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`node did not start; stdout:\n${out}\nstderr:\n${err}`)), 20_000);
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          if (/Ctrl-C stops the node$/m.test(out)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+      assert.match(out, /^SIGINT: stopping$/m);
+      assert.match(out, /^stopped$/m);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await manifest.cleanup();
+    }
+  });
+
   test('an admin port already in use → X0T_IO, exit 4, and no slots left running', async () => {
     const manifest = await tempNodeManifest();
     const { createServer } = await import('node:net');
