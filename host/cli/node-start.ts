@@ -133,44 +133,8 @@ export function registerNodeStart(node: Command): void {
       watch: opts.watch,
       onEvent,
     });
-    const info = runtime.host.info();
-    if (json) {
-      printJson({
-        event: 'started', node: { name: info.node.name, trustDomain: info.node.trustDomain }, admin: runtime.adminUrl, manifest: runtime.manifestPath,
-        slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
-        driver: runtime.driver.status(),
-        links: { watching: runtime.driver.links.watching, reason: runtime.driver.links.reason },
-        batman: runtime.driver.links.batman,
-        mesh: runtime.mesh === null ? null : {
-          fingerprint: runtime.mesh.fingerprint, spiffeId: runtime.mesh.spiffeId,
-          endpoints: runtime.mesh.endpoints.map((e) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`)),
-          adminMtls: runtime.admin.mtlsUrl,
-        },
-      });
-    } else {
-      printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
-      for (const s of info.slots) {
-        printLine(`  slot ${s.name} (${s.capability}): ${s.plugin.name}@${s.plugin.version} ${s.plugin.isolation}, sha256 ${s.plugin.sha256.slice(0, 12)}…`);
-      }
-      printLine(`  ${describeDriver(runtime.driver.status())}`);
-      printLine(`  ${describeLinkWatch(runtime.driver.links.watching, runtime.driver.links.reason)}`);
-      printLine(`  ${describeBatman(runtime.driver.links.batman)}`);
-      if (runtime.mesh !== null) {
-        const m = runtime.mesh.status();
-        printLine(`  mesh: ${m.fingerprint} (${m.spiffeId}) on ${m.endpoints.join(', ')}, trust ${String((m.trust as { mode?: string }).mode)}, suite ${m.suite}`);
-        if (runtime.admin.mtlsUrl !== null) printLine(`  admin API over mutual TLS (SVIDs of ${info.node.trustDomain}) on ${runtime.admin.mtlsUrl}`);
-      }
-      printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
-    }
-
-    const demo = opts.demo
-      ? startDemo(runtime.host, (line: DemoLine) => {
-        if (json) printJson({ event: 'demo', ...line });
-        else (line.ok ? printLine : printErrLine)(`[demo] ${line.text}`);
-      }, { knowledge: runtime.knowledge })
-      : null;
-
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    // Listening before anything is printed: whoever reads "Ctrl-C stops the node" may send the signal at once.
+    const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
       let stoppingSince = -1;
       // The listeners stay for the whole stop: removing and re-adding them lost a signal that arrived in between.
       const onSignal = (sig: NodeJS.Signals): void => {
@@ -209,6 +173,44 @@ export function registerNodeStart(node: Command): void {
         });
       }
     });
+    const info = runtime.host.info();
+    if (json) {
+      printJson({
+        event: 'started', node: { name: info.node.name, trustDomain: info.node.trustDomain }, admin: runtime.adminUrl, manifest: runtime.manifestPath,
+        slots: info.slots.map((s) => ({ name: s.name, capability: s.capability, plugin: s.plugin })),
+        driver: runtime.driver.status(),
+        links: { watching: runtime.driver.links.watching, reason: runtime.driver.links.reason },
+        batman: runtime.driver.links.batman,
+        mesh: runtime.mesh === null ? null : {
+          fingerprint: runtime.mesh.fingerprint, spiffeId: runtime.mesh.spiffeId,
+          endpoints: runtime.mesh.endpoints.map((e) => (e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`)),
+          adminMtls: runtime.admin.mtlsUrl,
+        },
+      });
+    } else {
+      printLine(`x0tta6bl4 node ${info.node.name}: admin API on ${runtime.adminUrl} (slots: ${info.slots.map((s) => s.name).join(', ')})`);
+      for (const s of info.slots) {
+        printLine(`  slot ${s.name} (${s.capability}): ${s.plugin.name}@${s.plugin.version} ${s.plugin.isolation}, sha256 ${s.plugin.sha256.slice(0, 12)}…`);
+      }
+      printLine(`  ${describeDriver(runtime.driver.status())}`);
+      printLine(`  ${describeLinkWatch(runtime.driver.links.watching, runtime.driver.links.reason)}`);
+      printLine(`  ${describeBatman(runtime.driver.links.batman)}`);
+      if (runtime.mesh !== null) {
+        const m = runtime.mesh.status();
+        printLine(`  mesh: ${m.fingerprint} (${m.spiffeId}) on ${m.endpoints.join(', ')}, trust ${String((m.trust as { mode?: string }).mode)}, suite ${m.suite}`);
+        if (runtime.admin.mtlsUrl !== null) printLine(`  admin API over mutual TLS (SVIDs of ${info.node.trustDomain}) on ${runtime.admin.mtlsUrl}`);
+      }
+      printLine(opts.watch ? `watching ${runtime.manifestPath} for changes; Ctrl-C stops the node` : 'Ctrl-C stops the node');
+    }
+
+    const demo = opts.demo
+      ? startDemo(runtime.host, (line: DemoLine) => {
+        if (json) printJson({ event: 'demo', ...line });
+        else (line.ok ? printLine : printErrLine)(`[demo] ${line.text}`);
+      }, { knowledge: runtime.knowledge })
+      : null;
+
+    const signal = await stopSignal;
     if (!json) printLine(`${signal}: stopping`);
     try {
       await demo?.stop();
