@@ -5,29 +5,36 @@ import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { admin, CLI, ROOT, runCli, tempNodeManifest } from './harness.js';
 
+/** A node started by `x0t node start` in text mode, with its output collected and a way to wait for a line. */
+function startNode(args: readonly string[]): {
+  child: ReturnType<typeof spawn>; out: () => string; err: () => string; exited: Promise<number | null>;
+  seen: (re: RegExp, ms?: number) => Promise<RegExpExecArray>;
+} {
+  const child = spawn(process.execPath, [CLI, 'node', 'start', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const seen = (re: RegExp, ms = 20_000): Promise<RegExpExecArray> => new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const m = re.exec(out);
+      if (m) resolve(m);
+      return m !== null;
+    };
+    if (check()) return;
+    const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms; stdout:\n${out}\nstderr:\n${err}`)), ms);
+    child.stdout!.on('data', () => {
+      if (check()) clearTimeout(timer);
+    });
+  });
+  return { child, out: () => out, err: () => err, exited, seen };
+}
+
 describe('x0t node start', () => {
   test('--demo: prints the admin address, runs rounds, stops on SIGINT with exit 0', async () => {
     const manifest = await tempNodeManifest();
-    const child = spawn(process.execPath, [CLI, 'node', 'start', '--config', manifest.file, '--admin', '127.0.0.1:0', '--demo'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const seen = (re: RegExp, ms = 20_000): Promise<RegExpExecArray> => new Promise((resolve, reject) => {
-      const check = (): boolean => {
-        const m = re.exec(out);
-        if (m) resolve(m);
-        return m !== null;
-      };
-      if (check()) return;
-      const timer = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms; stdout:\n${out}\nstderr:\n${err}`)), ms);
-      child.stdout.on('data', () => {
-        if (check()) clearTimeout(timer);
-      });
-    });
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const { child, out, err, exited, seen } = startNode(['--config', manifest.file, '--admin', '127.0.0.1:0', '--demo']);
     try {
       const m = await seen(/^x0tta6bl4 node local-demo: admin API on (http:\/\/127\.0\.0\.1:\d+) \(slots: (.*)\)$/m);
       assert.deepEqual(m[2]!.split(', ').sort(), ['aggregator', 'kem', 'selftest', 'signer']);
@@ -41,10 +48,10 @@ describe('x0t node start', () => {
       const slots = (await admin(url, '/slots')).json as { slots: { name: string; calls: number }[] };
       for (const s of slots.slots) assert.ok(s.calls >= 2, `${s.name}: ${s.calls} calls`);
       child.kill('SIGINT');
-      assert.equal(await exited, 0, err);
-      assert.match(out, /^SIGINT: stopping$/m);
-      assert.match(out, /^stopped$/m);
-      assert.doesNotMatch(err, /FAILED/);
+      assert.equal(await exited, 0, err());
+      assert.match(out(), /^SIGINT: stopping$/m);
+      assert.match(out(), /^stopped$/m);
+      assert.doesNotMatch(err(), /FAILED/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await manifest.cleanup();
@@ -55,30 +62,15 @@ describe('x0t node start', () => {
     // The demo mesh hit this: its nodes got the terminal's SIGINT and the demo's SIGTERM together; the second was
     // taken for "stop now", and process.exit stalled while a plugin worker was being terminated.
     const manifest = await tempNodeManifest();
-    const child = spawn(process.execPath, [CLI, 'node', 'start', '--config', manifest.file, '--admin', '127.0.0.1:0', '--no-watch'], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, out, err, exited, seen } = startNode(['--config', manifest.file, '--admin', '127.0.0.1:0', '--no-watch']);
     try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`node did not start; stdout:\n${out}\nstderr:\n${err}`)), 20_000);
-        child.stdout.on('data', (c: Buffer) => {
-          out += c.toString();
-          if (/Ctrl-C stops the node$/m.test(out)) {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-      });
+      await seen(/Ctrl-C stops the node$/m);
       child.kill('SIGINT');
       await new Promise((r) => setTimeout(r, 20));
       child.kill('SIGTERM');
-      assert.equal(await exited, 0, err);
-      assert.match(out, /^SIGINT: stopping$/m);
-      assert.match(out, /^stopped$/m);
+      assert.equal(await exited, 0, err());
+      assert.match(out(), /^SIGINT: stopping$/m);
+      assert.match(out(), /^stopped$/m);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       await manifest.cleanup();
