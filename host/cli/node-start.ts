@@ -96,10 +96,10 @@ function eventJson(e: NodeEvent): Record<string, unknown> {
 
 let watchdogArmed = false;
 
-/** Kills this process after `ms` unless it has exited by then (a separate, detached process does it). */
 /** Signals this soon after the first are the same stop request, not a second one that forces the exit. */
 const SAME_STOP_REQUEST_MS = 1_000;
 
+/** Kills this process after `ms` unless it has exited by then (a separate, detached process does it). */
 function armExitWatchdog(ms: number): void {
   if (watchdogArmed) return;
   watchdogArmed = true;

@@ -12,7 +12,7 @@
 //     its entry is left alone.
 // Measured (test/unit/wasm-meter/overhead.test.ts prints it): a bare loop costs ~0.65 ns more per iteration either
 // way, but a loop that calls a small function costs 25 % more instead of 65 % with a global charge at every
-// entry and iteration, and the hnsw plugin's metered search lost 2–6 % instead of 7–8 %.
+// entry and iteration, and the hnsw plugin's metered search lost 2–7 % instead of 7–8 %.
 // An activation can end with up to LOOP_BATCH - 1 iterations not yet charged. Every activation is started by a
 // call, though, and a call runs in a function that charges its entry, between two of its metering points; so the
 // work between two checks stays bounded: about interval × LOOP_BATCH iterations, times the calls one loop body

@@ -115,10 +115,8 @@ static inline void squared_l2_2(const float *q, const float *a, const float *b, 
   }
   for (; i + 4 <= dim; i += 4) {
     v128_t qi = wasm_v128_load(q + i);
-    v128_t da = wasm_f32x4_sub(qi, wasm_v128_load(a + i));
-    v128_t db = wasm_f32x4_sub(qi, wasm_v128_load(b + i));
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(da, da));
-    b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(db, db));
+    a0 = add_squared_difference(a0, qi, a + i);
+    b0 = add_squared_difference(b0, qi, b + i);
   }
   float sa = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(a0, a1), wasm_f32x4_add(a2, a3)));
   float sb = horizontal_sum(wasm_f32x4_add(wasm_f32x4_add(b0, b1), wasm_f32x4_add(b2, b3)));
